@@ -1,0 +1,637 @@
+//! kube-scheduler's placement of one pod: filter, then score, then pick
+//! (docs/k8s-facts.md §1–4, Kubernetes v1.34 semantics).
+//!
+//! Filter plugins run per node in the default order (NodeUnschedulable,
+//! TaintToleration, NodeAffinity, NodeResourcesFit, PodTopologySpread) plus the
+//! twin's pod-subnet IP check, stopping at the first failure; the search stops
+//! once `numFeasibleNodesToFind` nodes passed, starting where the previous cycle
+//! stopped. Scores are TaintToleration×3, NodeAffinity×2, PodTopologySpread×2,
+//! NodeResourcesFit (LeastAllocated)×1 and BalancedAllocation×1; ties are broken
+//! by reservoir sampling from the scheduler's own random stream.
+//!
+//! This module decides; it never mutates the cluster (the caller binds).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::cluster::{KubeCluster, LABEL_HOSTNAME, Node, NodeId, PodId, ReplicaSet};
+use super::pod::{InclusionPolicy, SpreadConstraint, TAINT_UNSCHEDULABLE};
+use super::selector::{Taint, TaintEffect, first_untolerated};
+use crate::kernel::RandomStream;
+
+/// The largest normalized score of one plugin.
+pub const MAX_NODE_SCORE: i64 = 100;
+/// minFeasibleNodesToFind.
+const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
+/// minFeasibleNodesPercentageToFind.
+const MIN_FEASIBLE_PERCENTAGE: usize = 5;
+
+/// Whether preemption could help on a node that failed a filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureCode {
+    /// `Unschedulable`: removing pods might help.
+    Unschedulable,
+    /// `UnschedulableAndUnresolvable`: preemption cannot help.
+    Unresolvable,
+}
+
+/// Why one node was filtered out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeFailure {
+    /// The plugin that rejected it.
+    pub plugin: &'static str,
+    /// Its reasons (NodeResourcesFit may give several).
+    pub reasons: Vec<String>,
+    /// Status code.
+    pub code: FailureCode,
+}
+
+/// kube-scheduler's FitError: no node fits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FitError {
+    /// Nodes in the snapshot.
+    pub num_all_nodes: usize,
+    /// Reason → node count.
+    pub reasons: BTreeMap<String, usize>,
+    /// Preemption reasons → node count (all pods share priority 0, so no victims exist).
+    pub preemption: BTreeMap<String, usize>,
+}
+
+impl FitError {
+    fn histogram(m: &BTreeMap<String, usize>) -> String {
+        // sort.Strings over "<count> <reason>": lexicographic on the whole string.
+        let mut parts: Vec<String> = m.iter().map(|(r, c)| format!("{c} {r}")).collect();
+        parts.sort();
+        parts.join(", ")
+    }
+}
+
+impl fmt::Display for FitError {
+    /// `0/9 nodes are available: 3 node(s) had untolerated taint {...}, 6 node(s) didn't match
+    /// pod topology spread constraints. preemption: 0/9 nodes are available: 3 Preemption is not
+    /// helpful for scheduling, 6 No preemption victims found for incoming pod..`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0/{} nodes are available:", self.num_all_nodes)?;
+        if !self.reasons.is_empty() {
+            write!(f, " {}.", Self::histogram(&self.reasons))?;
+        }
+        write!(
+            f,
+            " preemption: 0/{} nodes are available: {}..",
+            self.num_all_nodes,
+            Self::histogram(&self.preemption)
+        )
+    }
+}
+
+/// Per-plugin normalized scores of one node and its weighted total.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeScore {
+    /// The node.
+    pub node: NodeId,
+    /// TaintToleration (weight 3).
+    pub taint_toleration: i64,
+    /// NodeAffinity (weight 2).
+    pub node_affinity: i64,
+    /// PodTopologySpread (weight 2).
+    pub topology_spread: i64,
+    /// NodeResourcesFit LeastAllocated (weight 1).
+    pub resources_fit: i64,
+    /// NodeResourcesBalancedAllocation (weight 1).
+    pub balanced_allocation: i64,
+    /// Weighted sum.
+    pub total: i64,
+}
+
+/// Everything that decided one scheduling attempt.
+#[derive(Clone, Debug, Default)]
+pub struct Explanation {
+    /// Index in node order where the search started.
+    pub start_index: usize,
+    /// How many feasible nodes the scheduler looked for.
+    pub feasible_to_find: usize,
+    /// Nodes removed by a filter.
+    pub filtered: Vec<(NodeId, NodeFailure)>,
+    /// Feasible nodes with their scores (empty when only one was feasible).
+    pub scores: Vec<NodeScore>,
+    /// The chosen node, if any.
+    pub chosen: Option<NodeId>,
+    /// How many nodes tied at the top score.
+    pub tied: usize,
+}
+
+/// Scheduler settings.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SchedulerConfig {
+    /// `percentageOfNodesToScore`; `None` is the adaptive default.
+    pub percentage_of_nodes_to_score: Option<u32>,
+}
+
+/// The scheduler's own state across cycles.
+#[derive(Clone, Debug)]
+pub struct Scheduler {
+    config: SchedulerConfig,
+    next_start: usize,
+    rng: RandomStream,
+}
+
+/// The pod-subnet check the twin adds: a virtual node can place a pod only if
+/// its pod subnet has a free address (domain.md §3.4: behaviour UNCONFIRMED).
+pub const REASON_NO_POD_IP: &str = "node(s) had no free IP address in the pod subnet";
+
+/// What the scheduler needs to know about IP availability.
+pub trait IpAvailability {
+    /// Free addresses in the pod subnet of `node`.
+    fn free_pod_ips(&self, node: &Node) -> u64;
+}
+
+/// Counts per domain of one hard constraint (PreFilter state).
+struct HardState {
+    /// Matching pods per domain index; `None` for domains with no eligible node.
+    counts: Vec<Option<u32>>,
+    min_match: u32,
+    self_match: u32,
+}
+
+impl Scheduler {
+    /// A scheduler with its own random stream for tie-breaking.
+    pub fn new(config: SchedulerConfig, rng: RandomStream) -> Self {
+        Scheduler {
+            config,
+            next_start: 0,
+            rng,
+        }
+    }
+
+    /// `numFeasibleNodesToFind`.
+    pub fn feasible_nodes_to_find(&self, num_all_nodes: usize) -> usize {
+        if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND {
+            return num_all_nodes;
+        }
+        let pct = match self.config.percentage_of_nodes_to_score {
+            Some(p) if p > 0 => (p as usize).min(100),
+            _ => (50usize.saturating_sub(num_all_nodes / 125)).max(MIN_FEASIBLE_PERCENTAGE),
+        };
+        (num_all_nodes * pct / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
+    }
+
+    /// Runs one scheduling cycle for `pod`: the chosen node, or the FitError.
+    /// With `explain`, also returns every filter verdict and score.
+    pub fn schedule(
+        &mut self,
+        cluster: &mut KubeCluster,
+        pod: PodId,
+        ips: &dyn IpAvailability,
+        explain: bool,
+    ) -> (Result<NodeId, FitError>, Option<Explanation>) {
+        let rs_id = cluster.pod(pod).rs;
+        for key in spread_keys(cluster.rs(rs_id)) {
+            cluster.domains(&key);
+        }
+        let cluster: &KubeCluster = cluster;
+        let rs = cluster.rs(rs_id);
+        let n = cluster.node_order.len();
+        let mut ex = explain.then(Explanation::default);
+        if n == 0 {
+            let e = FitError {
+                num_all_nodes: 0,
+                reasons: BTreeMap::new(),
+                preemption: BTreeMap::new(),
+            };
+            return (Err(e), ex);
+        }
+        let hard = pre_filter_spread(cluster, rs);
+        let to_find = self.feasible_nodes_to_find(n);
+        let start = self.next_start;
+        if let Some(e) = ex.as_mut() {
+            e.start_index = start;
+            e.feasible_to_find = to_find;
+        }
+        let mut feasible: Vec<NodeId> = Vec::new();
+        let mut failures: Vec<(NodeId, NodeFailure)> = Vec::new();
+        for i in 0..n {
+            if feasible.len() >= to_find {
+                break;
+            }
+            let id = cluster.node_order[(start + i) % n];
+            match filter_node(cluster, rs, id, &hard, ips) {
+                None => feasible.push(id),
+                Some(f) => failures.push((id, f)),
+            }
+        }
+        self.next_start = (start + feasible.len() + failures.len()) % n;
+        if feasible.is_empty() {
+            let err = fit_error(n, &failures);
+            if let Some(e) = ex.as_mut() {
+                e.filtered = failures;
+            }
+            return (Err(err), ex);
+        }
+        let chosen = if feasible.len() == 1 {
+            // "When only one node after predicate, just use it."
+            if let Some(e) = ex.as_mut() {
+                e.tied = 1;
+            }
+            feasible[0]
+        } else {
+            let scores = score_nodes(cluster, rs, &feasible);
+            let best = scores
+                .iter()
+                .map(|s| s.total)
+                .max()
+                .expect("feasible is not empty");
+            let mut pick = None;
+            let mut tied = 0u64;
+            for s in scores.iter().filter(|s| s.total == best) {
+                tied += 1;
+                if self.rng.below(tied) == 0 {
+                    pick = Some(s.node);
+                }
+            }
+            if let Some(e) = ex.as_mut() {
+                e.scores = scores;
+                e.tied = tied as usize;
+            }
+            pick.expect("at least one node has the best score")
+        };
+        if let Some(e) = ex.as_mut() {
+            e.filtered = failures;
+            e.chosen = Some(chosen);
+        }
+        (Ok(chosen), ex)
+    }
+}
+
+fn spread_keys(rs: &ReplicaSet) -> Vec<String> {
+    rs.hard_spread
+        .iter()
+        .chain(rs.soft_spread.iter())
+        .map(|(c, _)| c.topology_key.clone())
+        .collect()
+}
+
+fn tolerates_all_schedule_taints(rs: &ReplicaSet, node: &Node) -> bool {
+    first_untolerated(
+        &node.taints,
+        &rs.template.tolerations,
+        &[TaintEffect::NoSchedule, TaintEffect::NoExecute],
+    )
+    .is_none()
+}
+
+/// True when `node` passes a constraint's node inclusion policies.
+fn included(rs: &ReplicaSet, c: &SpreadConstraint, node: &Node) -> bool {
+    (c.node_affinity_policy == InclusionPolicy::Ignore
+        || rs.template.matches_node_selection(&node.name, &node.labels))
+        && (c.node_taints_policy == InclusionPolicy::Ignore
+            || tolerates_all_schedule_taints(rs, node))
+}
+
+/// PodTopologySpread PreFilter: matching pods per domain over eligible nodes and the global minimum.
+fn pre_filter_spread(cluster: &KubeCluster, rs: &ReplicaSet) -> Vec<HardState> {
+    let keys: Vec<&str> = rs
+        .hard_spread
+        .iter()
+        .map(|(c, _)| c.topology_key.as_str())
+        .collect();
+    rs.hard_spread
+        .iter()
+        .map(|(c, sel)| {
+            let (per_node, names) = cluster.domains_ref(&c.topology_key);
+            let mut counts: Vec<Option<u32>> = vec![None; names.len()];
+            for (i, node) in cluster.nodes.iter().enumerate() {
+                let Some(dom) = per_node[i] else { continue };
+                if !keys.iter().all(|k| node.labels.contains_key(*k)) || !included(rs, c, node) {
+                    continue;
+                }
+                let slot = counts[dom as usize].get_or_insert(0);
+                *slot += cluster.spread.counts[sel.0 as usize][i];
+            }
+            let present: Vec<u32> = counts.iter().flatten().copied().collect();
+            let min_domains = c.min_domains.unwrap_or(1) as usize;
+            let min_match = if present.len() < min_domains {
+                0
+            } else {
+                present.iter().copied().min().unwrap_or(0)
+            };
+            let self_match = u32::from(c.selects(&rs.template.labels));
+            HardState {
+                counts,
+                min_match,
+                self_match,
+            }
+        })
+        .collect()
+}
+
+/// Runs the filter plugins on one node; `None` when it passes.
+fn filter_node(
+    cluster: &KubeCluster,
+    rs: &ReplicaSet,
+    id: NodeId,
+    hard: &[HardState],
+    ips: &dyn IpAvailability,
+) -> Option<NodeFailure> {
+    let node = cluster.node(id);
+    let t = &rs.template;
+    let fail = |plugin, reasons: Vec<String>, code| {
+        Some(NodeFailure {
+            plugin,
+            reasons,
+            code,
+        })
+    };
+    // NodeUnschedulable
+    if node.unschedulable {
+        let cordon = Taint {
+            key: TAINT_UNSCHEDULABLE.into(),
+            value: String::new(),
+            effect: TaintEffect::NoSchedule,
+        };
+        if !t.tolerations.iter().any(|tol| tol.tolerates(&cordon)) {
+            return fail(
+                "NodeUnschedulable",
+                vec!["node(s) were unschedulable".into()],
+                FailureCode::Unresolvable,
+            );
+        }
+    }
+    // TaintToleration
+    if let Some(taint) = first_untolerated(
+        &node.taints,
+        &t.tolerations,
+        &[TaintEffect::NoSchedule, TaintEffect::NoExecute],
+    ) {
+        let reason = format!(
+            "node(s) had untolerated taint {{{}: {}}}",
+            taint.key, taint.value
+        );
+        return fail("TaintToleration", vec![reason], FailureCode::Unresolvable);
+    }
+    // NodeAffinity (nodeSelector and required terms)
+    if !t.matches_node_selection(&node.name, &node.labels) {
+        return fail(
+            "NodeAffinity",
+            vec!["node(s) didn't match Pod's node affinity/selector".into()],
+            FailureCode::Unresolvable,
+        );
+    }
+    // NodeResourcesFit
+    let mut reasons = Vec::new();
+    if node.pods.len() as u64 + 1 > u64::from(node.allocatable_pods) {
+        reasons.push("Too many pods".to_string());
+    }
+    let (cpu, mem) = (t.cpu_request_m(), t.memory_request());
+    if cpu > 0 && cpu > node.allocatable_cpu_m.saturating_sub(node.requested_cpu_m) {
+        reasons.push("Insufficient cpu".to_string());
+    }
+    if mem > 0
+        && mem
+            > node
+                .allocatable_memory
+                .saturating_sub(node.requested_memory)
+    {
+        reasons.push("Insufficient memory".to_string());
+    }
+    if !reasons.is_empty() {
+        return fail("NodeResourcesFit", reasons, FailureCode::Unschedulable);
+    }
+    // PodTopologySpread
+    for ((c, _), state) in rs.hard_spread.iter().zip(hard) {
+        let (per_node, _) = cluster.domains_ref(&c.topology_key);
+        let Some(dom) = per_node[id.0 as usize] else {
+            let r = "node(s) didn't match pod topology spread constraints (missing required label)";
+            return fail(
+                "PodTopologySpread",
+                vec![r.into()],
+                FailureCode::Unresolvable,
+            );
+        };
+        let match_num = state.counts[dom as usize].unwrap_or(0);
+        let skew = i64::from(match_num) + i64::from(state.self_match) - i64::from(state.min_match);
+        if skew > i64::from(c.max_skew) {
+            let r = "node(s) didn't match pod topology spread constraints";
+            return fail(
+                "PodTopologySpread",
+                vec![r.into()],
+                FailureCode::Unschedulable,
+            );
+        }
+    }
+    // The twin's VCN-native IP check.
+    if ips.free_pod_ips(node) == 0 {
+        return fail(
+            "VcnPodIp",
+            vec![REASON_NO_POD_IP.into()],
+            FailureCode::Unresolvable,
+        );
+    }
+    None
+}
+
+fn fit_error(num_all_nodes: usize, failures: &[(NodeId, NodeFailure)]) -> FitError {
+    let mut reasons = BTreeMap::new();
+    let mut preemption = BTreeMap::new();
+    for (_, f) in failures {
+        for r in &f.reasons {
+            *reasons.entry(r.clone()).or_insert(0) += 1;
+        }
+        let p = match f.code {
+            // Every pod has priority 0, so a dry run finds no lower-priority victim.
+            FailureCode::Unschedulable => "No preemption victims found for incoming pod",
+            FailureCode::Unresolvable => "Preemption is not helpful for scheduling",
+        };
+        *preemption.entry(p.to_string()).or_insert(0) += 1;
+    }
+    FitError {
+        num_all_nodes,
+        reasons,
+        preemption,
+    }
+}
+
+/// `DefaultNormalizeScore`: scale to 0..100 by the maximum; reversed when asked.
+fn default_normalize(raw: &[i64], reverse: bool) -> Vec<i64> {
+    let max = raw.iter().copied().max().unwrap_or(0);
+    if max == 0 {
+        return raw
+            .iter()
+            .map(|_| if reverse { MAX_NODE_SCORE } else { 0 })
+            .collect();
+    }
+    raw.iter()
+        .map(|s| {
+            let v = MAX_NODE_SCORE * s / max;
+            if reverse { MAX_NODE_SCORE - v } else { v }
+        })
+        .collect()
+}
+
+fn score_nodes(cluster: &KubeCluster, rs: &ReplicaSet, feasible: &[NodeId]) -> Vec<NodeScore> {
+    let t = &rs.template;
+    // TaintToleration: untolerated PreferNoSchedule taints (only effect-less or PreferNoSchedule tolerations count).
+    let prefer_tols: Vec<_> = t
+        .tolerations
+        .iter()
+        .filter(|tol| {
+            tol.effect
+                .is_none_or(|e| e == TaintEffect::PreferNoSchedule)
+        })
+        .cloned()
+        .collect();
+    let taint_raw: Vec<i64> = feasible
+        .iter()
+        .map(|id| {
+            let node = cluster.node(*id);
+            node.taints
+                .iter()
+                .filter(|tt| {
+                    tt.effect == TaintEffect::PreferNoSchedule
+                        && !prefer_tols.iter().any(|tol| tol.tolerates(tt))
+                })
+                .count() as i64
+        })
+        .collect();
+    let taint = default_normalize(&taint_raw, true);
+    // NodeAffinity: sum of the weights of matching preferred terms.
+    let affinity_raw: Vec<i64> = feasible
+        .iter()
+        .map(|id| {
+            let node = cluster.node(*id);
+            t.preferred_node_affinity
+                .iter()
+                .filter(|(_, term)| term.matches(&node.name, &node.labels))
+                .map(|(w, _)| i64::from(*w))
+                .sum()
+        })
+        .collect();
+    let affinity = default_normalize(&affinity_raw, false);
+    let spread = score_spread(cluster, rs, feasible);
+    let (pod_nz_cpu, pod_nz_mem) = super::cluster::nonzero_requests(t);
+    let (pod_cpu, pod_mem) = (t.cpu_request_m(), t.memory_request());
+    let best_effort = pod_cpu == 0 && pod_mem == 0;
+    feasible
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let node = cluster.node(*id);
+            let least = |req: u64, cap: u64| -> i64 {
+                if cap == 0 || req > cap {
+                    0
+                } else {
+                    ((cap - req) * 100 / cap) as i64
+                }
+            };
+            let fit = (least(node.nonzero_cpu_m + pod_nz_cpu, node.allocatable_cpu_m)
+                + least(node.nonzero_memory + pod_nz_mem, node.allocatable_memory))
+                / 2;
+            let balanced = if best_effort {
+                0
+            } else {
+                let frac = |req: u64, cap: u64| {
+                    if cap == 0 {
+                        1.0
+                    } else {
+                        (req as f64 / cap as f64).min(1.0)
+                    }
+                };
+                let fc = frac(node.requested_cpu_m + pod_cpu, node.allocatable_cpu_m);
+                let fm = frac(node.requested_memory + pod_mem, node.allocatable_memory);
+                ((1.0 - (fc - fm).abs() / 2.0) * 100.0) as i64
+            };
+            let total = 3 * taint[i] + 2 * affinity[i] + 2 * spread[i] + fit + balanced;
+            NodeScore {
+                node: *id,
+                taint_toleration: taint[i],
+                node_affinity: affinity[i],
+                topology_spread: spread[i],
+                resources_fit: fit,
+                balanced_allocation: balanced,
+                total,
+            }
+        })
+        .collect()
+}
+
+/// PodTopologySpread PreScore + Score + NormalizeScore over the feasible nodes.
+fn score_spread(cluster: &KubeCluster, rs: &ReplicaSet, feasible: &[NodeId]) -> Vec<i64> {
+    let soft = &rs.soft_spread;
+    if soft.is_empty() {
+        return vec![0; feasible.len()];
+    }
+    let require_all = !rs.soft_spread_is_system_default;
+    let has_all_keys = |node: &Node| {
+        soft.iter()
+            .all(|(c, _)| node.labels.contains_key(&c.topology_key))
+    };
+    let ignored: Vec<bool> = feasible
+        .iter()
+        .map(|id| require_all && !has_all_keys(cluster.node(*id)))
+        .collect();
+    let considered = ignored.iter().filter(|i| !**i).count();
+    // Per constraint: domain counts (non-hostname) and the normalizing weight.
+    let per_constraint: Vec<(Option<Vec<Option<u32>>>, f64)> = soft
+        .iter()
+        .map(|(c, sel)| {
+            if c.topology_key == LABEL_HOSTNAME {
+                return (None, ((considered + 2) as f64).ln());
+            }
+            let (per_node, names) = cluster.domains_ref(&c.topology_key);
+            let mut counts: Vec<Option<u32>> = vec![None; names.len()];
+            for (id, ign) in feasible.iter().zip(&ignored) {
+                if let (false, Some(d)) = (*ign, per_node[id.0 as usize]) {
+                    counts[d as usize].get_or_insert(0);
+                }
+            }
+            let size = counts.iter().flatten().count();
+            for (i, node) in cluster.nodes.iter().enumerate() {
+                let Some(d) = per_node[i] else { continue };
+                if counts[d as usize].is_none()
+                    || (require_all && !has_all_keys(node))
+                    || !included(rs, c, node)
+                {
+                    continue;
+                }
+                *counts[d as usize].as_mut().expect("checked above") +=
+                    cluster.spread.counts[sel.0 as usize][i];
+            }
+            (Some(counts), ((size + 2) as f64).ln())
+        })
+        .collect();
+    let raw: Vec<Option<i64>> = feasible
+        .iter()
+        .zip(&ignored)
+        .map(|(id, ign)| {
+            if *ign {
+                return None;
+            }
+            let mut score = 0.0;
+            for ((c, sel), (counts, w)) in soft.iter().zip(&per_constraint) {
+                let cnt = match counts {
+                    None => cluster.spread.counts[sel.0 as usize][id.0 as usize],
+                    Some(counts) => {
+                        let (per_node, _) = cluster.domains_ref(&c.topology_key);
+                        match per_node[id.0 as usize] {
+                            Some(d) => counts[d as usize].unwrap_or(0),
+                            None => continue,
+                        }
+                    }
+                };
+                score += f64::from(cnt) * w + f64::from(c.max_skew.saturating_sub(1));
+            }
+            Some(score.round() as i64)
+        })
+        .collect();
+    let valid: Vec<i64> = raw.iter().flatten().copied().collect();
+    let (min, max) = (
+        valid.iter().copied().min().unwrap_or(0),
+        valid.iter().copied().max().unwrap_or(0),
+    );
+    raw.iter()
+        .map(|s| match s {
+            None => 0,
+            Some(_) if max == 0 => MAX_NODE_SCORE,
+            Some(s) => MAX_NODE_SCORE * (max + min - s) / max,
+        })
+        .collect()
+}

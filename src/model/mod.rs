@@ -1,0 +1,11 @@
+//! The cloud models: plain Rust state with `&mut self` methods and typed errors.
+//!
+//! Models know nothing of HTTP, JSON or scenario files, and never read the wall
+//! clock or OS randomness: time and random streams are handed in by the caller.
+
+pub mod cidr;
+pub mod kube;
+pub mod network;
+pub mod ocid;
+pub mod oke;
+pub mod topology;

@@ -1,0 +1,532 @@
+//! The scenario file format, as written: every field a user can set, with
+//! strings for names, CIDRs and durations. `plan.rs` validates and resolves it.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A duration written as `30s`, `5m`, `1h30m`, `250ms` or a bare number of seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationText(pub String);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = DurationText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration such as 30s, 5m, 1h30m or a number of seconds")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(DurationText(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(DurationText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(DurationText(format!("{v}s")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(DurationText(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The scenario document (the first YAML document of a scenario file).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Short name used in reports.
+    pub name: String,
+    /// What the scenario shows.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Region identifier or key.
+    pub region: String,
+    /// Tenancy prefix of AD names (default `Uocm`).
+    #[serde(default)]
+    pub tenancy_prefix: Option<String>,
+    /// Simulated time.
+    pub duration: DurationText,
+    /// Default seed when `--seed` is not given.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Service limit overrides.
+    #[serde(default)]
+    pub limits: LimitsFile,
+    /// Modelling assumption overrides.
+    #[serde(default)]
+    pub assumptions: AssumptionsFile,
+    /// VCNs.
+    pub network: NetworkFile,
+    /// The OKE cluster.
+    pub cluster: ClusterFile,
+    /// Extra manifest files (paths relative to the scenario file).
+    #[serde(default)]
+    pub manifest_files: Vec<String>,
+    /// Timed actions and failures.
+    #[serde(default)]
+    pub timeline: Vec<TimelineEntry>,
+    /// Expectations checked against the run.
+    #[serde(default)]
+    pub expect: Vec<ExpectationFile>,
+    /// Report settings.
+    #[serde(default)]
+    pub report: ReportFile,
+}
+
+/// Overrides of service limits (defaults: domain.md, Universal Credits).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// Virtual nodes per region.
+    pub virtual_nodes: Option<usize>,
+    /// Pods per virtual node.
+    pub pods_per_virtual_node: Option<u32>,
+    /// Enhanced clusters per region.
+    pub enhanced_clusters: Option<usize>,
+    /// VCNs per region.
+    pub vcns: Option<usize>,
+    /// Subnets per VCN.
+    pub subnets_per_vcn: Option<usize>,
+    /// CIDR blocks per VCN.
+    pub cidr_blocks_per_vcn: Option<usize>,
+}
+
+/// Overrides of the twin's modelling assumptions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssumptionsFile {
+    /// Pod start-up latency distribution.
+    pub startup_latency: Option<StartupFile>,
+    /// Virtual time per scheduling cycle.
+    pub scheduling_cycle: Option<DurationText>,
+    /// `--node-monitor-grace-period`.
+    pub node_monitor_grace_period: Option<DurationText>,
+    /// `--node-monitor-period`.
+    pub node_monitor_period: Option<DurationText>,
+    /// `--node-eviction-rate`.
+    pub node_eviction_rate: Option<f64>,
+    /// `--secondary-node-eviction-rate`.
+    pub secondary_node_eviction_rate: Option<f64>,
+    /// `--unhealthy-zone-threshold`.
+    pub unhealthy_zone_threshold: Option<f64>,
+    /// `--large-cluster-size-threshold`.
+    pub large_cluster_size_threshold: Option<usize>,
+    /// DefaultTolerationSeconds.
+    pub default_toleration_seconds: Option<i64>,
+    /// Release an evicted pod's IP at once instead of when its node returns.
+    pub release_ip_on_eviction: Option<bool>,
+    /// What a virtual node reports as allocatable.
+    pub virtual_node_allocatable: Option<AllocatableFile>,
+    /// `percentageOfNodesToScore` (0 or absent: adaptive).
+    pub percentage_of_nodes_to_score: Option<u32>,
+}
+
+/// A start-up latency distribution.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartupFile {
+    /// `fixed`, `uniform` or `lognormal`.
+    pub distribution: String,
+    /// For `fixed`.
+    pub value: Option<DurationText>,
+    /// For `uniform`.
+    pub min: Option<DurationText>,
+    /// For `uniform`.
+    pub max: Option<DurationText>,
+    /// For `lognormal`.
+    pub median: Option<DurationText>,
+    /// For `lognormal`.
+    pub p99: Option<DurationText>,
+}
+
+/// Allocatable resources of a virtual node.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocatableFile {
+    /// CPU quantity.
+    pub cpu: Option<String>,
+    /// Memory quantity.
+    pub memory: Option<String>,
+    /// Pod count.
+    pub pods: Option<u32>,
+}
+
+/// The network section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkFile {
+    /// VCNs.
+    pub vcns: Vec<VcnFile>,
+}
+
+/// One VCN with everything inside it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VcnFile {
+    /// Display name.
+    pub name: String,
+    /// IPv4 CIDR blocks.
+    pub cidr_blocks: Vec<String>,
+    /// Gateways.
+    #[serde(default)]
+    pub gateways: Vec<GatewayFile>,
+    /// Route tables.
+    #[serde(default)]
+    pub route_tables: Vec<RouteTableFile>,
+    /// Security lists.
+    #[serde(default)]
+    pub security_lists: Vec<SecurityGroupFile>,
+    /// Network security groups.
+    #[serde(default)]
+    pub nsgs: Vec<SecurityGroupFile>,
+    /// Subnets.
+    #[serde(default)]
+    pub subnets: Vec<SubnetFile>,
+}
+
+/// A gateway.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayFile {
+    /// Display name.
+    pub name: String,
+    /// `internet`, `nat` or `service`.
+    pub kind: String,
+}
+
+/// A route table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteTableFile {
+    /// Display name.
+    pub name: String,
+    /// Rules.
+    #[serde(default)]
+    pub rules: Vec<RouteRuleFile>,
+}
+
+/// A route rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRuleFile {
+    /// Destination CIDR or service label.
+    pub destination: String,
+    /// Gateway name.
+    pub target: String,
+}
+
+/// A security list or NSG.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroupFile {
+    /// Display name.
+    pub name: String,
+    /// Ingress rules.
+    #[serde(default)]
+    pub ingress: Vec<SecurityRuleFile>,
+    /// Egress rules.
+    #[serde(default)]
+    pub egress: Vec<SecurityRuleFile>,
+}
+
+/// A security rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityRuleFile {
+    /// Source (ingress): CIDR, service label or NSG name.
+    pub source: Option<String>,
+    /// Destination (egress).
+    pub destination: Option<String>,
+    /// `all`, `tcp`, `udp`, `icmp`.
+    pub protocol: String,
+    /// A port (`3306`) or range (`30000-32767`).
+    pub ports: Option<PortsFile>,
+    /// Stateless rule.
+    #[serde(default)]
+    pub stateless: bool,
+}
+
+/// A port or a port range.
+#[derive(Debug, Clone)]
+pub struct PortsFile(pub String);
+
+impl<'de> Deserialize<'de> for PortsFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        DurationText::deserialize(d).map(|t| PortsFile(t.0))
+    }
+}
+
+/// A subnet.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetFile {
+    /// Display name.
+    pub name: String,
+    /// CIDR block.
+    pub cidr: String,
+    /// AD for an AD-specific subnet; absent for regional.
+    pub availability_domain: Option<String>,
+    /// Public subnet (default private).
+    #[serde(default)]
+    pub public: bool,
+    /// Route table name.
+    pub route_table: Option<String>,
+    /// Security list names.
+    #[serde(default)]
+    pub security_lists: Vec<String>,
+}
+
+/// The cluster section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    /// Display name.
+    pub name: String,
+    /// `enhanced` (default) or `basic`.
+    #[serde(rename = "type", default)]
+    pub cluster_type: Option<String>,
+    /// `vcn-native` (default) or `flannel`.
+    #[serde(default)]
+    pub cni: Option<String>,
+    /// Kubernetes version (default v1.34.1).
+    #[serde(default)]
+    pub kubernetes_version: Option<String>,
+    /// VCN name.
+    pub vcn: String,
+    /// Virtual node pools.
+    #[serde(default)]
+    pub virtual_node_pools: Vec<PoolFile>,
+}
+
+/// A virtual node pool.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolFile {
+    /// Display name.
+    pub name: String,
+    /// Number of virtual nodes.
+    pub size: u32,
+    /// Placement configurations.
+    pub placements: Vec<PlacementFile>,
+    /// Pod configuration.
+    pub pod_configuration: PodConfigurationFile,
+    /// Node labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Node taints.
+    #[serde(default)]
+    pub taints: Vec<TaintFile>,
+}
+
+/// A placement configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementFile {
+    /// AD name.
+    pub availability_domain: String,
+    /// FD names (default all three).
+    #[serde(default)]
+    pub fault_domains: Vec<String>,
+    /// Node subnet name.
+    pub subnet: String,
+}
+
+/// The pod configuration of a pool.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodConfigurationFile {
+    /// Pod shape.
+    pub shape: String,
+    /// Pod subnet name.
+    pub subnet: String,
+    /// NSG names.
+    #[serde(default)]
+    pub nsgs: Vec<String>,
+}
+
+/// A node taint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaintFile {
+    /// Key.
+    pub key: String,
+    /// Value.
+    #[serde(default)]
+    pub value: String,
+    /// Effect.
+    pub effect: String,
+}
+
+/// One timeline entry: when, and exactly one action.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineEntry {
+    /// When it happens.
+    pub at: DurationText,
+    /// Name used by expectations (default: the action and time).
+    pub name: Option<String>,
+    /// For failures: recover after this long.
+    pub duration: Option<DurationText>,
+    /// Fault domain outage.
+    pub fault_domain_outage: Option<DomainRef>,
+    /// Availability domain outage.
+    pub ad_outage: Option<DomainRef>,
+    /// Loss of one virtual node.
+    pub node_failure: Option<NodeRef>,
+    /// Scale a deployment.
+    pub scale: Option<ScaleFile>,
+    /// Apply a deployment manifest (by its name) at this time instead of at 0.
+    pub apply: Option<ApplyFile>,
+    /// Take addresses from a subnet.
+    pub consume_ips: Option<IpsFile>,
+    /// Return addresses taken by `consume_ips`.
+    pub release_ips: Option<IpsFile>,
+}
+
+/// An AD, optionally with an FD.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainRef {
+    /// AD name.
+    pub availability_domain: String,
+    /// FD name (required for an FD outage).
+    pub fault_domain: Option<String>,
+}
+
+/// One virtual node: by name (its IP) or by pool and index.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeRef {
+    /// Node name.
+    pub node: Option<String>,
+    /// Pool name.
+    pub pool: Option<String>,
+    /// 0-based index of the node in the pool.
+    pub index: Option<usize>,
+}
+
+/// A scale action.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleFile {
+    /// Deployment name.
+    pub deployment: String,
+    /// New replicas.
+    pub replicas: u32,
+}
+
+/// An apply action.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyFile {
+    /// Deployment name.
+    pub deployment: String,
+}
+
+/// An IP consumption action.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpsFile {
+    /// Subnet name.
+    pub subnet: String,
+    /// How many addresses.
+    pub count: u32,
+}
+
+/// One expectation: exactly one kind.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectationFile {
+    /// Ready replicas never below `min` in the window.
+    pub ready_replicas: Option<ReadyFile>,
+    /// At most `max` pods of a deployment in any one domain.
+    pub max_pods_per_domain: Option<PerDomainFile>,
+    /// Skew between domains at most `max`.
+    pub max_skew: Option<PerDomainFile>,
+    /// No pod pending longer than `max`.
+    pub max_pending: Option<PendingMaxFile>,
+    /// Exactly `count` pods pending at a time, optionally with a reason.
+    pub pending_pods: Option<PendingCountFile>,
+    /// A failure's recovery time.
+    pub recovery_time: Option<RecoveryFile>,
+}
+
+/// `ready_replicas`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadyFile {
+    /// Deployment.
+    pub deployment: String,
+    /// Minimum ready replicas.
+    pub min: u32,
+    /// Window start (default 0).
+    pub after: Option<DurationText>,
+    /// Window end (default: end of run).
+    pub until: Option<DurationText>,
+}
+
+/// `max_pods_per_domain` / `max_skew`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerDomainFile {
+    /// Deployment.
+    pub deployment: String,
+    /// Node label, or `fault-domain`, `zone`, `node`.
+    #[serde(default)]
+    pub topology_key: Option<String>,
+    /// Bound.
+    pub max: u32,
+    /// Window start.
+    pub after: Option<DurationText>,
+    /// Window end.
+    pub until: Option<DurationText>,
+}
+
+/// `max_pending`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingMaxFile {
+    /// Deployment (default: all).
+    pub deployment: Option<String>,
+    /// Longest allowed time Pending.
+    pub max: DurationText,
+}
+
+/// `pending_pods`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingCountFile {
+    /// Deployment.
+    pub deployment: String,
+    /// Exact number of pending pods.
+    pub count: u32,
+    /// When (default: end of run).
+    pub at: Option<DurationText>,
+    /// Text each pending pod's scheduler message must contain.
+    pub reason_contains: Option<String>,
+}
+
+/// `recovery_time`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryFile {
+    /// Timeline entry name.
+    pub failure: String,
+    /// Longest allowed time from the failure to full recovery.
+    pub max: Option<DurationText>,
+    /// Expect the run to end unrecovered instead.
+    #[serde(default)]
+    pub never: bool,
+}
+
+/// Report settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportFile {
+    /// Interval between samples of pods per domain.
+    pub sample_every: Option<DurationText>,
+}

@@ -1,0 +1,6 @@
+pub mod file;
+pub mod manifest;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod source;

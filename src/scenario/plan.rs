@@ -1,0 +1,1224 @@
+//! From a scenario file to a ready-to-run world: validation and resolution of
+//! every name, CIDR, duration and manifest, with errors that name the file,
+//! line and field.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::file::{self, DurationText, ScenarioFile};
+use super::manifest::{parse_bytes, parse_cpu_millis, read_manifest};
+use super::source::{Document, ScenarioError, split_documents};
+use crate::kernel::{SimDuration, SimTime};
+use crate::model::cidr::Ipv4Cidr;
+use crate::model::kube::cluster::{LABEL_FAULT_DOMAIN, LABEL_HOSTNAME, LABEL_ZONE};
+use crate::model::kube::selector::{Taint, TaintEffect};
+use crate::model::network::{
+    Direction, GatewayKind, Network, NetworkLimits, RouteRule, SecurityRule, SubnetId, SubnetSpec,
+};
+use crate::model::oke::sizing::{pod_shape, size_pod};
+use crate::model::oke::{
+    Cluster, ClusterType, CniType, Oke, OkeLimits, Placement, VirtualNodePool,
+};
+use crate::model::topology::{FaultDomain, Topology};
+use crate::sim::world::{Action, DeploymentSpec, FailureScope};
+use crate::sim::{SimConfig, StartupLatency, World};
+
+/// The default seed of a run without `--seed` or a `seed:` in the file.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// Expectations after resolution.
+#[derive(Clone, Debug)]
+pub enum Expectation {
+    /// Ready replicas of `deployment` ≥ `min` at every instant in [after, until].
+    ReadyReplicas {
+        deployment: String,
+        min: u32,
+        after: SimTime,
+        until: SimTime,
+    },
+    /// At most `max` bound pods of `deployment` in one domain of `key`.
+    MaxPodsPerDomain {
+        deployment: String,
+        key: String,
+        max: u32,
+        after: SimTime,
+        until: SimTime,
+    },
+    /// max − min bound pods over the domains of `key` at most `max`.
+    MaxSkew {
+        deployment: String,
+        key: String,
+        max: u32,
+        after: SimTime,
+        until: SimTime,
+    },
+    /// No pod (of `deployment`, or of any) pending longer than `max`.
+    MaxPending {
+        deployment: Option<String>,
+        max: SimDuration,
+    },
+    /// Exactly `count` pending pods at `at`, each message containing `reason`.
+    PendingPods {
+        deployment: String,
+        count: u32,
+        at: SimTime,
+        reason: Option<String>,
+    },
+    /// The named failure recovers within `max`, or never.
+    RecoveryTime {
+        failure: String,
+        max: Option<SimDuration>,
+        never: bool,
+    },
+}
+
+/// A failure of the timeline, for recovery tracking.
+#[derive(Clone, Debug)]
+pub struct FailurePlan {
+    /// Its name.
+    pub name: String,
+    /// When it starts.
+    pub at: SimTime,
+    /// When it ends, if it does.
+    pub until: Option<SimTime>,
+    /// What it takes down, in words.
+    pub label: String,
+}
+
+/// A loaded scenario: the world set up at t=0 and what to check.
+pub struct Loaded {
+    /// The scenario's name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// The file it came from.
+    pub file: String,
+    /// The world, ready to run.
+    pub world: World,
+    /// Run length.
+    pub duration: SimDuration,
+    /// Expectations, each with its label.
+    pub expectations: Vec<(String, Expectation)>,
+    /// Failures in timeline order.
+    pub failures: Vec<FailurePlan>,
+    /// Interval between samples.
+    pub sample_every: SimDuration,
+    /// The seed used.
+    pub seed: u64,
+}
+
+/// Options a caller can set on top of the file.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Seed override.
+    pub seed: Option<u64>,
+    /// Keep every log record.
+    pub keep_log: bool,
+    /// Pods to explain.
+    pub explain_pods: Vec<String>,
+}
+
+/// Reads, validates and sets up a scenario file.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: None,
+        field: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    load_text(&file, &text, path.parent(), opts)
+}
+
+/// Like [`load`], from text already read (`base` resolves `manifest_files`).
+pub fn load_text(
+    file: &str,
+    text: &str,
+    base: Option<&Path>,
+    opts: &LoadOptions,
+) -> Result<Loaded, ScenarioError> {
+    let docs = split_documents(file, text);
+    let Some((head, rest)) = docs.split_first() else {
+        return Err(ScenarioError {
+            file: file.into(),
+            line: None,
+            field: None,
+            message: "the file is empty".into(),
+        });
+    };
+    let sf: ScenarioFile = head.parse()?;
+    let mut manifest_docs: Vec<Document> = rest.to_vec();
+    for (i, mf) in sf.manifest_files.iter().enumerate() {
+        let p = base.map(|b| b.join(mf)).unwrap_or_else(|| mf.into());
+        let t = std::fs::read_to_string(&p).map_err(|e| {
+            head.error(
+                &format!("manifest_files[{i}]"),
+                format!("cannot read {}: {e}", p.display()),
+            )
+        })?;
+        manifest_docs.extend(split_documents(&p.display().to_string(), &t));
+    }
+    Builder { doc: head, sf: &sf }.build(&manifest_docs, opts)
+}
+
+struct Builder<'a> {
+    doc: &'a Document,
+    sf: &'a ScenarioFile,
+}
+
+impl Builder<'_> {
+    fn err(&self, path: &str, msg: impl Into<String>) -> ScenarioError {
+        self.doc.error(path, msg)
+    }
+
+    fn dur(&self, path: &str, d: &DurationText) -> Result<SimDuration, ScenarioError> {
+        SimDuration::parse(&d.0).map_err(|e| self.err(path, e))
+    }
+
+    fn build(&self, manifests: &[Document], opts: &LoadOptions) -> Result<Loaded, ScenarioError> {
+        let sf = self.sf;
+        let topology = Topology::new(&sf.region, sf.tenancy_prefix.as_deref().unwrap_or("Uocm"))
+            .map_err(|e| {
+                self.err(
+                    if sf.tenancy_prefix.is_some() {
+                        "tenancy_prefix"
+                    } else {
+                        "region"
+                    },
+                    e.to_string(),
+                )
+            })?;
+        let duration = self.dur("duration", &sf.duration)?;
+        if duration == SimDuration::ZERO {
+            return Err(self.err("duration", "duration must be greater than zero"));
+        }
+        if duration > SimDuration::from_secs(366 * 86_400) {
+            return Err(self.err(
+                "duration",
+                "duration is limited to one year of simulated time",
+            ));
+        }
+        let seed = opts.seed.or(sf.seed).unwrap_or(DEFAULT_SEED);
+        let cfg = self.config(seed, opts)?;
+        let l = &sf.limits;
+        let mut net_limits = NetworkLimits::default();
+        net_limits.vcns_per_region = l.vcns.unwrap_or(net_limits.vcns_per_region);
+        net_limits.subnets_per_vcn = l.subnets_per_vcn.unwrap_or(net_limits.subnets_per_vcn);
+        net_limits.cidr_blocks_per_vcn = l
+            .cidr_blocks_per_vcn
+            .unwrap_or(net_limits.cidr_blocks_per_vcn);
+        let mut oke_limits = OkeLimits::default();
+        oke_limits.virtual_nodes = l.virtual_nodes.unwrap_or(oke_limits.virtual_nodes);
+        oke_limits.pods_per_virtual_node = l
+            .pods_per_virtual_node
+            .unwrap_or(oke_limits.pods_per_virtual_node);
+        oke_limits.enhanced_clusters = l.enhanced_clusters.unwrap_or(oke_limits.enhanced_clusters);
+        let mut world = World::new(
+            cfg,
+            topology,
+            Network::new(net_limits),
+            Oke::new(oke_limits),
+        );
+        self.build_network(&mut world)?;
+        let shapes = self.build_cluster(&mut world)?;
+        let deployments = self.read_deployments(manifests, &shapes)?;
+        let failures = self.build_timeline(&mut world, &deployments, duration)?;
+        let expectations = self.expectations(&world, &deployments, &failures, duration)?;
+        for (_, e) in &expectations {
+            match e {
+                super::plan::Expectation::ReadyReplicas { after, until, .. }
+                | super::plan::Expectation::MaxPodsPerDomain { after, until, .. }
+                | super::plan::Expectation::MaxSkew { after, until, .. } => {
+                    world.schedule_observation(*after);
+                    world.schedule_observation(*until);
+                }
+                super::plan::Expectation::PendingPods { at, .. } => world.schedule_observation(*at),
+                _ => {}
+            }
+        }
+        let sample_every = match &sf.report.sample_every {
+            Some(d) => {
+                let d = self.dur("report.sample_every", d)?;
+                if d.as_ms() < 1000 {
+                    return Err(self.err("report.sample_every", "sample_every must be at least 1s"));
+                }
+                d
+            }
+            None if duration <= SimDuration::from_secs(4 * 3600) => SimDuration::from_secs(300),
+            None => SimDuration::from_secs(3600),
+        };
+        let mut t = SimTime::ZERO;
+        while t <= SimTime::ZERO + duration {
+            world.schedule_observation(t);
+            t = t + sample_every;
+        }
+        world.schedule_observation(SimTime::ZERO + duration);
+        Ok(Loaded {
+            name: sf.name.clone(),
+            description: sf.description.clone(),
+            file: self.doc.file.clone(),
+            world,
+            duration,
+            expectations,
+            failures,
+            sample_every,
+            seed,
+        })
+    }
+
+    fn config(&self, seed: u64, opts: &LoadOptions) -> Result<SimConfig, ScenarioError> {
+        let a = &self.sf.assumptions;
+        let mut cfg = SimConfig {
+            seed,
+            keep_log: opts.keep_log,
+            explain_pods: opts.explain_pods.clone(),
+            ..SimConfig::default()
+        };
+        if let Some(s) = &a.startup_latency {
+            cfg.startup = self.startup(s)?;
+        }
+        if let Some(d) = &a.scheduling_cycle {
+            cfg.scheduling_cycle = self.dur("assumptions.scheduling_cycle", d)?;
+        }
+        let lc = &mut cfg.lifecycle;
+        if let Some(d) = &a.node_monitor_grace_period {
+            lc.node_monitor_grace_period = self.dur("assumptions.node_monitor_grace_period", d)?;
+        }
+        if let Some(d) = &a.node_monitor_period {
+            lc.node_monitor_period = self.dur("assumptions.node_monitor_period", d)?;
+            if lc.node_monitor_period.as_ms() == 0 {
+                return Err(self.err(
+                    "assumptions.node_monitor_period",
+                    "must be greater than zero",
+                ));
+            }
+        }
+        for (v, field, target) in [
+            (
+                a.node_eviction_rate,
+                "node_eviction_rate",
+                &mut lc.node_eviction_rate,
+            ),
+            (
+                a.secondary_node_eviction_rate,
+                "secondary_node_eviction_rate",
+                &mut lc.secondary_node_eviction_rate,
+            ),
+            (
+                a.unhealthy_zone_threshold,
+                "unhealthy_zone_threshold",
+                &mut lc.unhealthy_zone_threshold,
+            ),
+        ] {
+            if let Some(v) = v {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(self.err(
+                        &format!("assumptions.{field}"),
+                        "must be a non-negative number",
+                    ));
+                }
+                *target = v;
+            }
+        }
+        if let Some(v) = a.large_cluster_size_threshold {
+            lc.large_cluster_size_threshold = v;
+        }
+        if let Some(v) = a.default_toleration_seconds {
+            lc.default_toleration_seconds = v;
+        }
+        if let Some(v) = a.release_ip_on_eviction {
+            cfg.release_ip_on_eviction = v;
+        }
+        if let Some(p) = a.percentage_of_nodes_to_score {
+            if p > 100 {
+                return Err(self.err("assumptions.percentage_of_nodes_to_score", "must be 0-100"));
+            }
+            cfg.scheduler.percentage_of_nodes_to_score = Some(p);
+        }
+        if let Some(al) = &a.virtual_node_allocatable {
+            let base = "assumptions.virtual_node_allocatable";
+            if let Some(c) = &al.cpu {
+                cfg.node_capacity.cpu_m = parse_cpu_millis(
+                    &k8s_openapi::apimachinery::pkg::api::resource::Quantity(c.clone()),
+                )
+                .map_err(|e| self.err(&format!("{base}.cpu"), e))?;
+            }
+            if let Some(m) = &al.memory {
+                cfg.node_capacity.memory = parse_bytes(
+                    &k8s_openapi::apimachinery::pkg::api::resource::Quantity(m.clone()),
+                )
+                .map_err(|e| self.err(&format!("{base}.memory"), e))?;
+            }
+            if let Some(p) = al.pods {
+                cfg.node_capacity.pods = p;
+            }
+        }
+        Ok(cfg)
+    }
+
+    fn startup(&self, s: &file::StartupFile) -> Result<StartupLatency, ScenarioError> {
+        let base = "assumptions.startup_latency";
+        let need = |v: &Option<DurationText>, f: &str| -> Result<SimDuration, ScenarioError> {
+            let v = v.as_ref().ok_or_else(|| {
+                self.err(
+                    &format!("{base}.{f}"),
+                    format!("`{f}` is required for this distribution"),
+                )
+            })?;
+            self.dur(&format!("{base}.{f}"), v)
+        };
+        Ok(match s.distribution.as_str() {
+            "fixed" => StartupLatency::Fixed(need(&s.value, "value")?),
+            "uniform" => {
+                let (min, max) = (need(&s.min, "min")?, need(&s.max, "max")?);
+                if min > max {
+                    return Err(self.err(&format!("{base}.min"), "min must not exceed max"));
+                }
+                StartupLatency::Uniform { min, max }
+            }
+            "lognormal" => {
+                let (median, p99) = (need(&s.median, "median")?, need(&s.p99, "p99")?);
+                if p99 <= median || median.as_ms() == 0 {
+                    return Err(self.err(
+                        &format!("{base}.p99"),
+                        "p99 must be greater than a non-zero median",
+                    ));
+                }
+                StartupLatency::LogNormal { median, p99 }
+            }
+            other => {
+                return Err(self.err(
+                    &format!("{base}.distribution"),
+                    format!("unknown distribution `{other}` (fixed, uniform or lognormal)"),
+                ));
+            }
+        })
+    }
+
+    fn build_network(&self, world: &mut World) -> Result<(), ScenarioError> {
+        for (vi, v) in self.sf.network.vcns.iter().enumerate() {
+            let vp = format!("network.vcns[{vi}]");
+            let blocks = v
+                .cidr_blocks
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    c.parse::<Ipv4Cidr>()
+                        .map_err(|e| self.err(&format!("{vp}.cidr_blocks[{i}]"), e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let id = world.mint.regional("vcn");
+            let vcn = world
+                .network
+                .create_vcn(id, &v.name, blocks)
+                .map_err(|e| self.err(&format!("{vp}.cidr_blocks"), e.to_string()))?;
+            for (gi, g) in v.gateways.iter().enumerate() {
+                let (kind, ty) = match g.kind.as_str() {
+                    "internet" => (GatewayKind::Internet, "internetgateway"),
+                    "nat" => (GatewayKind::Nat, "natgateway"),
+                    "service" => (GatewayKind::Service, "servicegateway"),
+                    other => {
+                        return Err(self.err(
+                            &format!("{vp}.gateways[{gi}].kind"),
+                            format!("unknown gateway kind `{other}` (internet, nat or service)"),
+                        ));
+                    }
+                };
+                let id = world.mint.regional(ty);
+                world
+                    .network
+                    .create_gateway(vcn, id, &g.name, kind)
+                    .map_err(|e| self.err(&format!("{vp}.gateways[{gi}]"), e.to_string()))?;
+            }
+            for (ri, rt) in v.route_tables.iter().enumerate() {
+                let rules = rt
+                    .rules
+                    .iter()
+                    .map(|r| RouteRule {
+                        destination: r.destination.clone(),
+                        target: r.target.clone(),
+                    })
+                    .collect();
+                let id = world.mint.regional("routetable");
+                world
+                    .network
+                    .create_route_table(vcn, id, &rt.name, rules)
+                    .map_err(|e| {
+                        self.err(&format!("{vp}.route_tables[{ri}].rules"), e.to_string())
+                    })?;
+            }
+            for (si, sl) in v.security_lists.iter().enumerate() {
+                let rules = self.security_rules(&format!("{vp}.security_lists[{si}]"), sl)?;
+                let id = world.mint.regional("securitylist");
+                world.network.create_security_list(vcn, id, &sl.name, rules);
+            }
+            for (ni, n) in v.nsgs.iter().enumerate() {
+                let rules = self.security_rules(&format!("{vp}.nsgs[{ni}]"), n)?;
+                let id = world.mint.regional("networksecuritygroup");
+                world.network.create_nsg(vcn, id, &n.name, rules);
+            }
+            for (si, s) in v.subnets.iter().enumerate() {
+                let sp = format!("{vp}.subnets[{si}]");
+                let cidr = s
+                    .cidr
+                    .parse::<Ipv4Cidr>()
+                    .map_err(|e| self.err(&format!("{sp}.cidr"), e.to_string()))?;
+                let ad = match &s.availability_domain {
+                    None => None,
+                    Some(a) => Some(
+                        world
+                            .topology
+                            .ad(a)
+                            .map_err(|e| {
+                                self.err(&format!("{sp}.availability_domain"), e.to_string())
+                            })?
+                            .number,
+                    ),
+                };
+                if let Some(rt) = &s.route_table {
+                    if !world
+                        .network
+                        .route_tables
+                        .iter()
+                        .any(|r| r.vcn == vcn && &r.name == rt)
+                    {
+                        return Err(self.err(
+                            &format!("{sp}.route_table"),
+                            format!("no route table named `{rt}` in VCN {}", v.name),
+                        ));
+                    }
+                }
+                for (li, sl) in s.security_lists.iter().enumerate() {
+                    if !world
+                        .network
+                        .security_lists
+                        .iter()
+                        .any(|x| x.vcn == vcn && &x.name == sl)
+                    {
+                        return Err(self.err(
+                            &format!("{sp}.security_lists[{li}]"),
+                            format!("no security list named `{sl}` in VCN {}", v.name),
+                        ));
+                    }
+                }
+                let spec = SubnetSpec {
+                    name: s.name.clone(),
+                    cidr,
+                    availability_domain: ad,
+                    prohibit_public_ip: !s.public,
+                    route_table: s.route_table.clone(),
+                    security_lists: s.security_lists.clone(),
+                };
+                let id = world.mint.regional("subnet");
+                world
+                    .network
+                    .create_subnet(vcn, id, spec)
+                    .map_err(|e| self.err(&format!("{sp}.cidr"), e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn security_rules(
+        &self,
+        path: &str,
+        g: &file::SecurityGroupFile,
+    ) -> Result<Vec<SecurityRule>, ScenarioError> {
+        let mut out = Vec::new();
+        for (dir, list, field) in [
+            (Direction::Ingress, &g.ingress, "ingress"),
+            (Direction::Egress, &g.egress, "egress"),
+        ] {
+            for (i, r) in list.iter().enumerate() {
+                let rp = format!("{path}.{field}[{i}]");
+                let peer = match dir {
+                    Direction::Ingress => r
+                        .source
+                        .clone()
+                        .ok_or_else(|| self.err(&rp, "an ingress rule needs `source`"))?,
+                    Direction::Egress => r
+                        .destination
+                        .clone()
+                        .ok_or_else(|| self.err(&rp, "an egress rule needs `destination`"))?,
+                };
+                if !matches!(r.protocol.as_str(), "all" | "tcp" | "udp" | "icmp")
+                    && r.protocol.parse::<u8>().is_err()
+                {
+                    return Err(self.err(
+                        &format!("{rp}.protocol"),
+                        format!(
+                            "unknown protocol `{}` (all, tcp, udp, icmp or a number)",
+                            r.protocol
+                        ),
+                    ));
+                }
+                let ports = match &r.ports {
+                    None => None,
+                    Some(p) => {
+                        Some(parse_ports(&p.0).map_err(|e| self.err(&format!("{rp}.ports"), e))?)
+                    }
+                };
+                out.push(SecurityRule {
+                    direction: dir,
+                    peer,
+                    protocol: r.protocol.clone(),
+                    ports,
+                    stateless: r.stateless,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates the cluster and its pools; returns the pod shapes in use.
+    fn build_cluster(
+        &self,
+        world: &mut World,
+    ) -> Result<Vec<(&'static crate::model::oke::sizing::PodShape, String)>, ScenarioError> {
+        let c = &self.sf.cluster;
+        let cluster_type = match c.cluster_type.as_deref().unwrap_or("enhanced") {
+            "enhanced" => ClusterType::Enhanced,
+            "basic" => ClusterType::Basic,
+            o => {
+                return Err(self.err(
+                    "cluster.type",
+                    format!("unknown cluster type `{o}` (enhanced or basic)"),
+                ));
+            }
+        };
+        let cni = match c.cni.as_deref().unwrap_or("vcn-native") {
+            "vcn-native" => CniType::OciVcnIpNative,
+            "flannel" => CniType::FlannelOverlay,
+            o => {
+                return Err(self.err(
+                    "cluster.cni",
+                    format!("unknown CNI `{o}` (vcn-native or flannel)"),
+                ));
+            }
+        };
+        let vcn = world
+            .network
+            .vcn_named(&c.vcn)
+            .map_err(|e| self.err("cluster.vcn", e.to_string()))?;
+        let id = world.mint.regional("cluster");
+        let cluster = Cluster {
+            id,
+            name: c.name.clone(),
+            cluster_type,
+            cni,
+            kubernetes_version: c
+                .kubernetes_version
+                .clone()
+                .unwrap_or_else(|| "v1.34.1".into()),
+            vcn,
+        };
+        let cid = world
+            .oke
+            .create_cluster(cluster)
+            .map_err(|e| self.err("cluster", e.to_string()))?;
+        if c.virtual_node_pools.is_empty() {
+            return Err(self.err(
+                "cluster.virtual_node_pools",
+                "the cluster needs at least one virtual node pool",
+            ));
+        }
+        let mut shapes = Vec::new();
+        for (pi, p) in c.virtual_node_pools.iter().enumerate() {
+            let pp = format!("cluster.virtual_node_pools[{pi}]");
+            let subnet = |path: &str, name: &str| -> Result<SubnetId, ScenarioError> {
+                world
+                    .network
+                    .subnet_named(name)
+                    .map_err(|e| self.err(path, e.to_string()))
+            };
+            let mut placements = Vec::new();
+            for (li, pl) in p.placements.iter().enumerate() {
+                let lp = format!("{pp}.placements[{li}]");
+                let ad = world
+                    .topology
+                    .ad(&pl.availability_domain)
+                    .map_err(|e| self.err(&format!("{lp}.availability_domain"), e.to_string()))?
+                    .number;
+                let fds = pl
+                    .fault_domains
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        FaultDomain::parse(f).map_err(|e| {
+                            self.err(&format!("{lp}.fault_domains[{i}]"), e.to_string())
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                placements.push(Placement {
+                    availability_domain: ad,
+                    fault_domains: fds,
+                    subnet: subnet(&format!("{lp}.subnet"), &pl.subnet)?,
+                });
+            }
+            let shape = pod_shape(&p.pod_configuration.shape)
+                .map_err(|e| self.err(&format!("{pp}.pod_configuration.shape"), e.to_string()))?;
+            let taints = p
+                .taints
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let effect = TaintEffect::parse(&t.effect).ok_or_else(|| {
+                        self.err(
+                            &format!("{pp}.taints[{i}].effect"),
+                            format!(
+                                "unknown effect `{}` (NoSchedule, PreferNoSchedule, NoExecute)",
+                                t.effect
+                            ),
+                        )
+                    })?;
+                    Ok(Taint {
+                        key: t.key.clone(),
+                        value: t.value.clone(),
+                        effect,
+                    })
+                })
+                .collect::<Result<Vec<_>, ScenarioError>>()?;
+            for (ni, n) in p.pod_configuration.nsgs.iter().enumerate() {
+                if !world.network.nsgs.iter().any(|x| &x.name == n) {
+                    return Err(self.err(
+                        &format!("{pp}.pod_configuration.nsgs[{ni}]"),
+                        format!("no NSG named `{n}`"),
+                    ));
+                }
+            }
+            let pool = VirtualNodePool {
+                id: world.mint.regional("virtualnodepool"),
+                name: p.name.clone(),
+                cluster: cid,
+                placements,
+                pod_subnet: subnet(
+                    &format!("{pp}.pod_configuration.subnet"),
+                    &p.pod_configuration.subnet,
+                )?,
+                pod_nsgs: p.pod_configuration.nsgs.clone(),
+                pod_shape: shape,
+                size: p.size,
+                labels: p.labels.clone(),
+                taints,
+            };
+            world
+                .create_virtual_node_pool(pool)
+                .map_err(|e| self.err(&pp, e.to_string()))?;
+            shapes.push((shape, p.name.clone()));
+        }
+        Ok(shapes)
+    }
+
+    fn read_deployments(
+        &self,
+        manifests: &[Document],
+        shapes: &[(&'static crate::model::oke::sizing::PodShape, String)],
+    ) -> Result<BTreeMap<String, DeploymentSpec>, ScenarioError> {
+        let mut out = BTreeMap::new();
+        for doc in manifests {
+            let Some(mut spec) = read_manifest(doc)? else {
+                continue;
+            };
+            if out.contains_key(&spec.name) {
+                return Err(doc.error(
+                    "metadata.name",
+                    format!("a Deployment named `{}` is already defined", spec.name),
+                ));
+            }
+            for (shape, pool) in shapes {
+                let size = size_pod(&spec.template.containers, shape).map_err(|e| {
+                    doc.error(
+                        "spec.template.spec.containers",
+                        format!("{e} (pool `{pool}`)"),
+                    )
+                })?;
+                spec.template.size.get_or_insert(size);
+            }
+            out.insert(spec.name.clone(), spec);
+        }
+        Ok(out)
+    }
+
+    fn build_timeline(
+        &self,
+        world: &mut World,
+        deployments: &BTreeMap<String, DeploymentSpec>,
+        duration: SimDuration,
+    ) -> Result<Vec<FailurePlan>, ScenarioError> {
+        let end = SimTime::ZERO + duration;
+        let mut applied_later: BTreeMap<&str, SimTime> = BTreeMap::new();
+        let mut failures = Vec::new();
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        let mut replicas: BTreeMap<&str, u32> = deployments
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.replicas))
+            .collect();
+        let _ = &mut replicas;
+        for (i, e) in self.sf.timeline.iter().enumerate() {
+            let p = format!("timeline[{i}]");
+            let at = SimTime::ZERO + self.dur(&format!("{p}.at"), &e.at)?;
+            if at > end {
+                return Err(self.err(
+                    &format!("{p}.at"),
+                    format!("at {at} is after the end of the run ({end})"),
+                ));
+            }
+            let kinds = [
+                e.fault_domain_outage.is_some(),
+                e.ad_outage.is_some(),
+                e.node_failure.is_some(),
+                e.scale.is_some(),
+                e.apply.is_some(),
+                e.consume_ips.is_some(),
+                e.release_ips.is_some(),
+            ];
+            if kinds.iter().filter(|k| **k).count() != 1 {
+                return Err(self.err(&p, "each timeline entry needs exactly one of: fault_domain_outage, ad_outage, node_failure, scale, apply, consume_ips, release_ips"));
+            }
+            let until = match &e.duration {
+                None => None,
+                Some(d) => Some(at + self.dur(&format!("{p}.duration"), d)?),
+            };
+            let is_failure = kinds[0] || kinds[1] || kinds[2];
+            if until.is_some() && !is_failure {
+                return Err(self.err(
+                    &format!("{p}.duration"),
+                    "`duration` applies only to failures",
+                ));
+            }
+            let (label, action) = if let Some(d) = &e.fault_domain_outage {
+                let ad = world.topology.ad(&d.availability_domain).map_err(|x| {
+                    self.err(
+                        &format!("{p}.fault_domain_outage.availability_domain"),
+                        x.to_string(),
+                    )
+                })?;
+                let fd_name = d.fault_domain.as_ref().ok_or_else(|| {
+                    self.err(
+                        &format!("{p}.fault_domain_outage"),
+                        "an FD outage needs `fault_domain`",
+                    )
+                })?;
+                let fd = FaultDomain::parse(fd_name).map_err(|x| {
+                    self.err(
+                        &format!("{p}.fault_domain_outage.fault_domain"),
+                        x.to_string(),
+                    )
+                })?;
+                (
+                    format!("fault domain outage {}/{fd}", ad.zone_label),
+                    Some(FailureScope::FaultDomain { ad: ad.number, fd }),
+                )
+            } else if let Some(d) = &e.ad_outage {
+                if d.fault_domain.is_some() {
+                    return Err(self.err(
+                        &format!("{p}.ad_outage.fault_domain"),
+                        "an AD outage takes the whole AD; use fault_domain_outage for one FD",
+                    ));
+                }
+                let ad = world.topology.ad(&d.availability_domain).map_err(|x| {
+                    self.err(&format!("{p}.ad_outage.availability_domain"), x.to_string())
+                })?;
+                (
+                    format!("availability domain outage {}", ad.zone_label),
+                    Some(FailureScope::AvailabilityDomain { ad: ad.number }),
+                )
+            } else if let Some(n) = &e.node_failure {
+                let name = self.node_ref(world, &format!("{p}.node_failure"), n)?;
+                (
+                    format!("virtual node failure {name}"),
+                    Some(FailureScope::Node(name)),
+                )
+            } else {
+                (String::new(), None)
+            };
+            if let Some(scope) = action {
+                let id = failures.len() as u32;
+                let name = e
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("failure-{}", id + 1));
+                if names.insert(name.clone(), i).is_some() {
+                    return Err(self.err(
+                        &format!("{p}.name"),
+                        format!("timeline name `{name}` is used twice"),
+                    ));
+                }
+                let full = match until {
+                    Some(u) => format!("{label} until {u}"),
+                    None => label.clone(),
+                };
+                world.schedule_action(at, full.clone(), Action::Fail { scope, failure: id });
+                if let Some(u) = until {
+                    if u > end {
+                        return Err(self.err(
+                            &format!("{p}.duration"),
+                            format!("recovery at {u} is after the end of the run ({end})"),
+                        ));
+                    }
+                    world.schedule_action(
+                        u,
+                        format!("recovery from {name}"),
+                        Action::Recover { failure: id },
+                    );
+                }
+                failures.push(FailurePlan {
+                    name,
+                    at,
+                    until,
+                    label,
+                });
+                continue;
+            }
+            if let Some(s) = &e.scale {
+                if !deployments.contains_key(&s.deployment) {
+                    return Err(self.err(
+                        &format!("{p}.scale.deployment"),
+                        format!("no Deployment named `{}` among the manifests", s.deployment),
+                    ));
+                }
+                if let Some(t) = applied_later
+                    .get(s.deployment.as_str())
+                    .filter(|t| **t > at)
+                {
+                    return Err(self.err(
+                        &format!("{p}.scale"),
+                        format!("Deployment `{}` is only applied at {t}", s.deployment),
+                    ));
+                }
+                world.schedule_action(
+                    at,
+                    format!("scale {} to {}", s.deployment, s.replicas),
+                    Action::Scale {
+                        deployment: s.deployment.clone(),
+                        replicas: s.replicas,
+                    },
+                );
+            } else if let Some(a) = &e.apply {
+                if !deployments.contains_key(&a.deployment) {
+                    return Err(self.err(
+                        &format!("{p}.apply.deployment"),
+                        format!("no Deployment named `{}` among the manifests", a.deployment),
+                    ));
+                }
+                if applied_later.insert(a.deployment.as_str(), at).is_some() {
+                    return Err(self.err(
+                        &format!("{p}.apply"),
+                        format!("Deployment `{}` is applied twice", a.deployment),
+                    ));
+                }
+            } else if let Some(c) = &e.consume_ips {
+                let subnet = world
+                    .network
+                    .subnet_named(&c.subnet)
+                    .map_err(|x| self.err(&format!("{p}.consume_ips.subnet"), x.to_string()))?;
+                world.schedule_action(
+                    at,
+                    format!("consume {} IPs in subnet {}", c.count, c.subnet),
+                    Action::ConsumeIps {
+                        subnet,
+                        count: c.count,
+                    },
+                );
+            } else if let Some(c) = &e.release_ips {
+                let subnet = world
+                    .network
+                    .subnet_named(&c.subnet)
+                    .map_err(|x| self.err(&format!("{p}.release_ips.subnet"), x.to_string()))?;
+                world.schedule_action(
+                    at,
+                    format!("release {} IPs in subnet {}", c.count, c.subnet),
+                    Action::ReleaseIps {
+                        subnet,
+                        count: c.count,
+                    },
+                );
+            }
+        }
+        // Deployments without an `apply` entry are applied at t=0, before anything else at t=0.
+        let mut applies: Vec<(SimTime, &DeploymentSpec)> = deployments
+            .values()
+            .map(|d| {
+                (
+                    applied_later
+                        .get(d.name.as_str())
+                        .copied()
+                        .unwrap_or(SimTime::ZERO),
+                    d,
+                )
+            })
+            .collect();
+        applies.sort_by_key(|(t, d)| (*t, d.name.clone()));
+        for (t, d) in applies {
+            let label = format!(
+                "apply Deployment {}/{} ({} replicas)",
+                d.namespace, d.name, d.replicas
+            );
+            world.schedule_action(t, label, Action::ApplyDeployment(Box::new(d.clone())));
+        }
+        Ok(failures)
+    }
+
+    fn node_ref(
+        &self,
+        world: &World,
+        path: &str,
+        n: &file::NodeRef,
+    ) -> Result<String, ScenarioError> {
+        match (&n.node, &n.pool, n.index) {
+            (Some(name), None, None) => world
+                .kube
+                .node_named(name)
+                .map(|_| name.clone())
+                .ok_or_else(|| {
+                    self.err(
+                        &format!("{path}.node"),
+                        format!("no virtual node named `{name}`"),
+                    )
+                }),
+            (None, Some(pool), Some(index)) => {
+                let pid = world
+                    .oke
+                    .pools
+                    .iter()
+                    .position(|p| &p.name == pool)
+                    .ok_or_else(|| {
+                        self.err(
+                            &format!("{path}.pool"),
+                            format!("no virtual node pool named `{pool}`"),
+                        )
+                    })?;
+                let nodes: Vec<&str> = world
+                    .kube
+                    .nodes
+                    .iter()
+                    .filter(|x| x.virtual_node.pool.0 as usize == pid)
+                    .map(|x| x.name.as_str())
+                    .collect();
+                nodes.get(index).map(|s| s.to_string()).ok_or_else(|| {
+                    self.err(
+                        &format!("{path}.index"),
+                        format!("pool `{pool}` has {} nodes", nodes.len()),
+                    )
+                })
+            }
+            _ => Err(self.err(
+                path,
+                "name a node either by `node` or by `pool` and `index`",
+            )),
+        }
+    }
+
+    fn expectations(
+        &self,
+        world: &World,
+        deployments: &BTreeMap<String, DeploymentSpec>,
+        failures: &[FailurePlan],
+        duration: SimDuration,
+    ) -> Result<Vec<(String, Expectation)>, ScenarioError> {
+        let end = SimTime::ZERO + duration;
+        let mut out = Vec::new();
+        for (i, e) in self.sf.expect.iter().enumerate() {
+            let p = format!("expect[{i}]");
+            let count = [
+                e.ready_replicas.is_some(),
+                e.max_pods_per_domain.is_some(),
+                e.max_skew.is_some(),
+                e.max_pending.is_some(),
+                e.pending_pods.is_some(),
+                e.recovery_time.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if count != 1 {
+                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time"));
+            }
+            let dep = |field: &str, name: &str| -> Result<String, ScenarioError> {
+                if deployments.contains_key(name) {
+                    Ok(name.to_string())
+                } else {
+                    Err(self.err(
+                        &format!("{p}.{field}.deployment"),
+                        format!("no Deployment named `{name}` among the manifests"),
+                    ))
+                }
+            };
+            let window = |field: &str,
+                          after: &Option<DurationText>,
+                          until: &Option<DurationText>|
+             -> Result<(SimTime, SimTime), ScenarioError> {
+                let a = match after {
+                    Some(d) => SimTime::ZERO + self.dur(&format!("{p}.{field}.after"), d)?,
+                    None => SimTime::ZERO,
+                };
+                let u = match until {
+                    Some(d) => SimTime::ZERO + self.dur(&format!("{p}.{field}.until"), d)?,
+                    None => end,
+                };
+                if a > u || u > end {
+                    return Err(self.err(
+                        &format!("{p}.{field}"),
+                        format!("window {a}..{u} must lie within the run (0..{end})"),
+                    ));
+                }
+                Ok((a, u))
+            };
+            let (label, exp) = if let Some(r) = &e.ready_replicas {
+                let (after, until) = window("ready_replicas", &r.after, &r.until)?;
+                (
+                    format!(
+                        "ready_replicas {} >= {} from {after} to {until}",
+                        r.deployment, r.min
+                    ),
+                    Expectation::ReadyReplicas {
+                        deployment: dep("ready_replicas", &r.deployment)?,
+                        min: r.min,
+                        after,
+                        until,
+                    },
+                )
+            } else if let Some(r) = &e.max_pods_per_domain {
+                let (after, until) = window("max_pods_per_domain", &r.after, &r.until)?;
+                let key = topology_key(r.topology_key.as_deref());
+                (
+                    format!(
+                        "max_pods_per_domain {} <= {} per {key} from {after} to {until}",
+                        r.deployment, r.max
+                    ),
+                    Expectation::MaxPodsPerDomain {
+                        deployment: dep("max_pods_per_domain", &r.deployment)?,
+                        key,
+                        max: r.max,
+                        after,
+                        until,
+                    },
+                )
+            } else if let Some(r) = &e.max_skew {
+                let (after, until) = window("max_skew", &r.after, &r.until)?;
+                let key = topology_key(r.topology_key.as_deref());
+                (
+                    format!(
+                        "max_skew {} <= {} over {key} from {after} to {until}",
+                        r.deployment, r.max
+                    ),
+                    Expectation::MaxSkew {
+                        deployment: dep("max_skew", &r.deployment)?,
+                        key,
+                        max: r.max,
+                        after,
+                        until,
+                    },
+                )
+            } else if let Some(r) = &e.max_pending {
+                let max = self.dur(&format!("{p}.max_pending.max"), &r.max)?;
+                let d = r
+                    .deployment
+                    .as_deref()
+                    .map(|d| dep("max_pending", d))
+                    .transpose()?;
+                (
+                    format!(
+                        "max_pending {} <= {max}",
+                        d.as_deref().unwrap_or("all pods")
+                    ),
+                    Expectation::MaxPending { deployment: d, max },
+                )
+            } else if let Some(r) = &e.pending_pods {
+                let at = match &r.at {
+                    Some(d) => SimTime::ZERO + self.dur(&format!("{p}.pending_pods.at"), d)?,
+                    None => end,
+                };
+                if at > end {
+                    return Err(
+                        self.err(&format!("{p}.pending_pods.at"), "must lie within the run")
+                    );
+                }
+                let reason = r
+                    .reason_contains
+                    .as_ref()
+                    .map(|s| format!(" with reason containing \"{s}\""))
+                    .unwrap_or_default();
+                (
+                    format!(
+                        "pending_pods {} == {} at {at}{reason}",
+                        r.deployment, r.count
+                    ),
+                    Expectation::PendingPods {
+                        deployment: dep("pending_pods", &r.deployment)?,
+                        count: r.count,
+                        at,
+                        reason: r.reason_contains.clone(),
+                    },
+                )
+            } else if let Some(r) = &e.recovery_time {
+                if !failures.iter().any(|f| f.name == r.failure) {
+                    let known: Vec<&str> = failures.iter().map(|f| f.name.as_str()).collect();
+                    return Err(self.err(
+                        &format!("{p}.recovery_time.failure"),
+                        format!(
+                            "no failure named `{}` in the timeline (known: {})",
+                            r.failure,
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                let max = r
+                    .max
+                    .as_ref()
+                    .map(|d| self.dur(&format!("{p}.recovery_time.max"), d))
+                    .transpose()?;
+                if max.is_none() && !r.never {
+                    return Err(
+                        self.err(&format!("{p}.recovery_time"), "give `max` or `never: true`")
+                    );
+                }
+                let label = match max {
+                    Some(m) => format!("recovery_time {} <= {m}", r.failure),
+                    None => format!("recovery_time {} never", r.failure),
+                };
+                (
+                    label,
+                    Expectation::RecoveryTime {
+                        failure: r.failure.clone(),
+                        max,
+                        never: r.never,
+                    },
+                )
+            } else {
+                unreachable!("exactly one kind was checked above")
+            };
+            let _ = world;
+            out.push((label, exp));
+        }
+        Ok(out)
+    }
+}
+
+/// Resolves the topology-key shorthands `fault-domain`, `zone` and `node`.
+pub fn topology_key(k: Option<&str>) -> String {
+    match k.unwrap_or("fault-domain") {
+        "fault-domain" => LABEL_FAULT_DOMAIN.into(),
+        "zone" => LABEL_ZONE.into(),
+        "node" | "hostname" => LABEL_HOSTNAME.into(),
+        other => other.into(),
+    }
+}
+
+fn parse_ports(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("`{s}` is not a port or a range like 30000-32767");
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (
+            a.trim().parse::<u16>().map_err(|_| bad())?,
+            b.trim().parse::<u16>().map_err(|_| bad())?,
+        ),
+        None => {
+            let p = s.trim().parse::<u16>().map_err(|_| bad())?;
+            (p, p)
+        }
+    };
+    if a == 0 || a > b {
+        return Err(bad());
+    }
+    Ok((a, b))
+}

@@ -1,0 +1,479 @@
+//! The run report: one serializable structure, rendered as text or JSON.
+//! Everything in it is derived from the run, so the same seed gives the same
+//! bytes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::sim::World;
+use crate::sim::world::ExplainedAttempt;
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario description.
+    pub description: Option<String>,
+    /// Scenario file.
+    pub file: String,
+    /// Seed used.
+    pub seed: u64,
+    /// Command that reproduces the run.
+    pub reproduce: String,
+    /// Region identifier.
+    pub region: String,
+    /// AD names.
+    pub availability_domains: Vec<String>,
+    /// Cluster summary.
+    pub cluster: String,
+    /// Simulated duration.
+    pub duration: String,
+    /// False when the event limit stopped the run early.
+    pub completed: bool,
+    /// Events processed.
+    pub events: u64,
+    /// Log records appended.
+    pub log_records: u64,
+    /// Stable hash of the event log.
+    pub log_hash: String,
+    /// Virtual nodes at the end.
+    pub nodes: Vec<NodeRow>,
+    /// Subnet use at the end.
+    pub subnets: Vec<SubnetRow>,
+    /// Timeline actions.
+    pub timeline: Vec<TimelineRow>,
+    /// Pods per fault domain over time.
+    pub samples: Vec<Sample>,
+    /// Failures and recovery.
+    pub failures: Vec<FailureRow>,
+    /// Pods still pending at the end, with the scheduler's reason.
+    pub pending_at_end: Vec<PendingRow>,
+    /// Creation → binding.
+    pub scheduling_latency: LatencySummary,
+    /// Binding → Ready.
+    pub startup_latency: LatencySummary,
+    /// Explained scheduling attempts (`--explain`).
+    pub explained: Vec<ExplainedRow>,
+    /// Expectation verdicts.
+    pub expectations: Vec<ExpectationResult>,
+    /// Expectations passed.
+    pub passed: usize,
+    /// Expectations failed.
+    pub failed: usize,
+}
+
+/// A virtual node.
+#[derive(Debug, Serialize)]
+pub struct NodeRow {
+    /// Name (its IP).
+    pub name: String,
+    /// Pool.
+    pub pool: String,
+    /// AD name.
+    pub availability_domain: String,
+    /// FD name.
+    pub fault_domain: String,
+    /// Bound, non-terminating pods.
+    pub pods: u32,
+    /// Ready at the end.
+    pub ready: bool,
+}
+
+/// A subnet's address use.
+#[derive(Debug, Serialize)]
+pub struct SubnetRow {
+    /// Name.
+    pub name: String,
+    /// CIDR.
+    pub cidr: String,
+    /// Usable addresses.
+    pub capacity: u64,
+    /// Addresses in use at the end.
+    pub used: u64,
+}
+
+/// A timeline action.
+#[derive(Debug, Serialize)]
+pub struct TimelineRow {
+    /// When.
+    pub at: String,
+    /// What.
+    pub action: String,
+}
+
+/// One sample of every deployment.
+#[derive(Debug, Serialize)]
+pub struct Sample {
+    /// Time in ms.
+    pub at_ms: u64,
+    /// Time as text.
+    pub at: String,
+    /// Per deployment.
+    pub deployments: Vec<DeploymentSample>,
+}
+
+/// One deployment at one sample.
+#[derive(Debug, Serialize)]
+pub struct DeploymentSample {
+    /// Name.
+    pub deployment: String,
+    /// Desired replicas.
+    pub desired: u32,
+    /// Ready pods.
+    pub ready: u32,
+    /// Pending (unbound) pods.
+    pub pending: u32,
+    /// Bound, non-terminating pods per `AD/FD`.
+    pub per_fault_domain: BTreeMap<String, u32>,
+}
+
+/// One failure and its recovery.
+#[derive(Debug, Serialize)]
+pub struct FailureRow {
+    /// Name.
+    pub name: String,
+    /// What failed.
+    pub what: String,
+    /// Start.
+    pub at: String,
+    /// End, if any.
+    pub until: Option<String>,
+    /// First instant with fewer ready replicas than desired.
+    pub impact_at: Option<String>,
+    /// Fewest ready replicas (ready/desired, all deployments).
+    pub min_ready: Option<String>,
+    /// First instant with every deployment fully ready and nothing pending.
+    pub recovered_at: Option<String>,
+    /// From the failure to recovery, in ms.
+    pub recovery_ms: Option<u64>,
+}
+
+/// A pod pending at the end.
+#[derive(Debug, Serialize)]
+pub struct PendingRow {
+    /// Pod name.
+    pub pod: String,
+    /// Deployment.
+    pub deployment: String,
+    /// Created at.
+    pub since: String,
+    /// The scheduler's message.
+    pub message: String,
+}
+
+/// Percentiles of a latency histogram, in ms.
+#[derive(Debug, Serialize)]
+pub struct LatencySummary {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50_ms: u64,
+    /// 90th percentile.
+    pub p90_ms: u64,
+    /// 99th percentile.
+    pub p99_ms: u64,
+    /// Maximum.
+    pub max_ms: u64,
+}
+
+impl LatencySummary {
+    /// Summarizes a histogram.
+    pub fn from_histogram(h: &Histogram<u64>) -> Self {
+        LatencySummary {
+            count: h.len(),
+            p50_ms: h.value_at_quantile(0.5),
+            p90_ms: h.value_at_quantile(0.9),
+            p99_ms: h.value_at_quantile(0.99),
+            max_ms: h.max(),
+        }
+    }
+}
+
+/// One explained scheduling attempt.
+#[derive(Debug, Serialize)]
+pub struct ExplainedRow {
+    /// When.
+    pub at: String,
+    /// Pod.
+    pub pod: String,
+    /// Chosen node or the FitError.
+    pub result: String,
+    /// Where the node search started and how many feasible nodes it looked for.
+    pub search: String,
+    /// Nodes filtered out, with plugin and reason.
+    pub filtered: Vec<String>,
+    /// Feasible nodes with their scores.
+    pub scores: Vec<String>,
+}
+
+impl ExplainedRow {
+    /// Renders an attempt with node names.
+    pub fn from_attempt(w: &World, a: &ExplainedAttempt) -> Self {
+        let name = |id: crate::model::kube::cluster::NodeId| w.kube.node(id).name.clone();
+        let e = &a.explanation;
+        ExplainedRow {
+            at: a.at.to_string(),
+            pod: w.kube.pod(a.pod).name.clone(),
+            result: match &a.result {
+                Ok(n) => format!("bound to {} (one of {} nodes tied at the best score)", name(*n), e.tied),
+                Err(f) => f.to_string(),
+            },
+            search: format!("started at node index {}, looking for {} feasible nodes", e.start_index, e.feasible_to_find),
+            filtered: e.filtered.iter().map(|(n, f)| format!("{}: {} — {}", name(*n), f.plugin, f.reasons.join(", "))).collect(),
+            scores: e
+                .scores
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}: total {} = TaintToleration {}×3 + NodeAffinity {}×2 + PodTopologySpread {}×2 + NodeResourcesFit {} + BalancedAllocation {}",
+                        name(s.node),
+                        s.total,
+                        s.taint_toleration,
+                        s.node_affinity,
+                        s.topology_spread,
+                        s.resources_fit,
+                        s.balanced_allocation
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One expectation's verdict.
+#[derive(Debug, Serialize)]
+pub struct ExpectationResult {
+    /// What was expected.
+    pub expectation: String,
+    /// Verdict.
+    pub passed: bool,
+    /// Evidence.
+    pub detail: String,
+}
+
+impl Report {
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report serializes") + "\n"
+    }
+
+    /// The report as text for a terminal.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "scenario   {} ({})", self.scenario, self.file);
+        if let Some(d) = &self.description {
+            let _ = writeln!(o, "           {}", d.trim());
+        }
+        let _ = writeln!(
+            o,
+            "seed       {}   reproduce: {}",
+            self.seed, self.reproduce
+        );
+        let _ = writeln!(
+            o,
+            "region     {} ({})",
+            self.region,
+            self.availability_domains.join(", ")
+        );
+        let _ = writeln!(o, "cluster    {}", self.cluster);
+        let _ = writeln!(
+            o,
+            "run        {} simulated, {} events, {} log records, log hash {}{}",
+            self.duration,
+            self.events,
+            self.log_records,
+            self.log_hash,
+            if self.completed {
+                ""
+            } else {
+                "  (STOPPED at the event limit)"
+            }
+        );
+        let _ = writeln!(o, "\nVirtual nodes");
+        let mut by_fd: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for n in &self.nodes {
+            let state = if n.ready { "" } else { " (NotReady)" };
+            by_fd
+                .entry((n.availability_domain.clone(), n.fault_domain.clone()))
+                .or_default()
+                .push(format!("{}{state}", n.name));
+        }
+        for ((ad, fd), names) in &by_fd {
+            let shown = if names.len() > 6 {
+                format!("{} ... ({} nodes)", names[..6].join(", "), names.len())
+            } else {
+                names.join(", ")
+            };
+            let _ = writeln!(o, "  {ad} {fd}: {shown}");
+        }
+        let _ = writeln!(o, "\nSubnets (addresses in use at the end)");
+        for s in &self.subnets {
+            let _ = writeln!(
+                o,
+                "  {:<16} {:<18} {:>7} / {}",
+                s.name, s.cidr, s.used, s.capacity
+            );
+        }
+        let _ = writeln!(o, "\nTimeline");
+        for t in &self.timeline {
+            let _ = writeln!(o, "  {}  {}", t.at, t.action);
+        }
+        self.render_samples(&mut o);
+        if !self.failures.is_empty() {
+            let _ = writeln!(o, "\nFailures");
+            for f in &self.failures {
+                let until = f
+                    .until
+                    .as_ref()
+                    .map(|u| format!(" until {u}"))
+                    .unwrap_or_default();
+                let _ = writeln!(o, "  {} — {} at {}{until}", f.name, f.what, f.at);
+                match (&f.impact_at, &f.recovered_at) {
+                    (None, _) => {
+                        let _ = writeln!(o, "    no impact on ready replicas");
+                    }
+                    (Some(i), None) => {
+                        let _ = writeln!(
+                            o,
+                            "    impact from {i} (fewest ready {}), not recovered by the end",
+                            f.min_ready.as_deref().unwrap_or("?")
+                        );
+                    }
+                    (Some(i), Some(r)) => {
+                        let took = crate::kernel::SimDuration(f.recovery_ms.unwrap_or(0));
+                        let _ = writeln!(
+                            o,
+                            "    impact from {i} (fewest ready {}), recovered at {r}: {took} after the failure",
+                            f.min_ready.as_deref().unwrap_or("?")
+                        );
+                    }
+                }
+            }
+        }
+        if !self.pending_at_end.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nPending pods at the end ({})",
+                self.pending_at_end.len()
+            );
+            let mut by_msg: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+            for p in &self.pending_at_end {
+                by_msg
+                    .entry((&p.deployment, &p.message))
+                    .or_default()
+                    .push(&p.pod);
+            }
+            for ((dep, msg), pods) in by_msg {
+                let shown = if pods.len() > 4 {
+                    format!("{} ... ({} pods)", pods[..4].join(", "), pods.len())
+                } else {
+                    pods.join(", ")
+                };
+                let _ = writeln!(o, "  {dep}: {shown}\n    {msg}");
+            }
+        }
+        let _ = writeln!(
+            o,
+            "\nLatency (ms)          count      p50      p90      p99      max"
+        );
+        for (name, l) in [
+            ("scheduling (create→bind)", &self.scheduling_latency),
+            ("startup (bind→Ready)", &self.startup_latency),
+        ] {
+            let _ = writeln!(
+                o,
+                "  {name:<24} {:>6} {:>8} {:>8} {:>8} {:>8}",
+                l.count, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
+            );
+        }
+        for e in &self.explained {
+            let _ = writeln!(o, "\nExplain {} at {}: {}", e.pod, e.at, e.result);
+            let _ = writeln!(o, "  {}", e.search);
+            for f in &e.filtered {
+                let _ = writeln!(o, "  filtered  {f}");
+            }
+            for s in &e.scores {
+                let _ = writeln!(o, "  scored    {s}");
+            }
+        }
+        let _ = writeln!(o, "\nExpectations");
+        for e in &self.expectations {
+            let _ = writeln!(
+                o,
+                "  {}  {}\n        {}",
+                if e.passed { "PASS" } else { "FAIL" },
+                e.expectation,
+                e.detail
+            );
+        }
+        let _ = writeln!(o, "\n{} passed, {} failed", self.passed, self.failed);
+        o
+    }
+
+    fn render_samples(&self, o: &mut String) {
+        let Some(last) = self.samples.last() else {
+            return;
+        };
+        for d in &last.deployments {
+            let cols: Vec<&String> = d.per_fault_domain.keys().collect();
+            let zones: Vec<&str> = {
+                let mut z: Vec<&str> = cols
+                    .iter()
+                    .map(|c| c.split('/').next().unwrap_or(""))
+                    .collect();
+                z.dedup();
+                z
+            };
+            let short = |c: &str| -> String {
+                let (zone, fd) = c.split_once('/').unwrap_or(("", c));
+                let fd = fd.replace("FAULT-DOMAIN-", "FD-");
+                match zones.iter().position(|z| *z == zone) {
+                    Some(i) if zones.len() > 1 => format!("AD-{}/{fd}", i + 1),
+                    _ => fd,
+                }
+            };
+            let _ = writeln!(
+                o,
+                "\nPods of {} per fault domain (bound, not terminating; unchanged samples omitted)",
+                d.deployment
+            );
+            if zones.len() > 1 {
+                let legend: Vec<String> = zones
+                    .iter()
+                    .enumerate()
+                    .map(|(i, z)| format!("AD-{} = {z}", i + 1))
+                    .collect();
+                let _ = writeln!(o, "  {}", legend.join(", "));
+            }
+            let mut header = format!("  {:<12}", "time");
+            for c in &cols {
+                let _ = write!(header, " {:>9}", short(c));
+            }
+            let _ = write!(header, " {:>7} {:>7} {:>7}", "ready", "desired", "pending");
+            let _ = writeln!(o, "{header}");
+            let mut previous: Option<String> = None;
+            for (i, s) in self.samples.iter().enumerate() {
+                let Some(ds) = s.deployments.iter().find(|x| x.deployment == d.deployment) else {
+                    continue;
+                };
+                let mut row = String::new();
+                for c in &cols {
+                    let _ = write!(
+                        row,
+                        " {:>9}",
+                        ds.per_fault_domain.get(*c).copied().unwrap_or(0)
+                    );
+                }
+                let _ = write!(row, " {:>7} {:>7} {:>7}", ds.ready, ds.desired, ds.pending);
+                if previous.as_deref() != Some(row.as_str()) || i + 1 == self.samples.len() {
+                    let _ = writeln!(o, "  {:<12}{row}", s.at);
+                }
+                previous = Some(row);
+            }
+        }
+    }
+}

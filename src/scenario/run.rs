@@ -1,0 +1,596 @@
+//! Plays a loaded scenario and judges it: the observer samples pods per
+//! domain, tracks recovery after each failure and evaluates every expectation
+//! at each instant of its window.
+
+use std::collections::BTreeMap;
+
+use super::plan::{Expectation, Loaded};
+use super::report::{
+    DeploymentSample, ExpectationResult, ExplainedRow, FailureRow, LatencySummary, NodeRow,
+    PendingRow, Report, Sample, SubnetRow, TimelineRow,
+};
+use crate::kernel::SimTime;
+use crate::model::kube::cluster::{NodeId, PodState, RsId};
+use crate::model::network::ip_string;
+use crate::sim::{Observer, World};
+
+/// Runs a loaded scenario to its end; returns the report and the final world.
+pub fn run(mut loaded: Loaded) -> (Report, World) {
+    let end = SimTime::ZERO + loaded.duration;
+    let mut obs = Judge::new(&loaded);
+    let completed = loaded.world.run(end, &mut obs);
+    obs.finish(&loaded.world, end);
+    let report = build_report(&loaded, obs, end, completed);
+    (report, loaded.world)
+}
+
+/// The kept event log, one line per record, with names instead of ids.
+pub fn render_events(w: &World) -> String {
+    use crate::sim::log::LogRecord as R;
+    use std::fmt::Write;
+    let pod = |p: &crate::model::kube::cluster::PodId| w.kube.pod(*p).name.clone();
+    let node = |n: &NodeId| w.kube.node(*n).name.clone();
+    let mut o = String::from("\nEvents\n");
+    for (t, r) in w.log.records() {
+        let line = match r {
+            R::Action(i) => format!("action: {}", w.actions[*i as usize].1),
+            R::Scaled(rs, n) => format!("replicaset {} wants {n} replicas", w.kube.rs(*rs).name),
+            R::PodCreated(p) => format!("pod {} created", pod(p)),
+            R::PodBound(p, n, ip) => format!(
+                "pod {} bound to {} with IP {}",
+                pod(p),
+                node(n),
+                ip_string(*ip)
+            ),
+            R::PodUnschedulable(p) => format!(
+                "pod {} unschedulable: {}",
+                pod(p),
+                w.kube
+                    .pod(*p)
+                    .unschedulable_message
+                    .as_deref()
+                    .unwrap_or("(message superseded)")
+            ),
+            R::PodReady(p) => format!("pod {} Ready", pod(p)),
+            R::PodNotReady(p) => format!("pod {} not Ready (node not ready)", pod(p)),
+            R::PodEvicted(p) => {
+                format!("pod {} evicted by the taint manager (Terminating)", pod(p))
+            }
+            R::PodDeleted(p) => format!("pod {} deleted", pod(p)),
+            R::NodeDown(n) => format!("node {} stopped heartbeating", node(n)),
+            R::NodeUp(n) => format!("node {} heartbeats again", node(n)),
+            R::NodeNotReady(n) => format!(
+                "node {} Ready=Unknown; tainted node.kubernetes.io/unreachable:NoSchedule",
+                node(n)
+            ),
+            R::NodeReady(n) => format!("node {} Ready=True", node(n)),
+            R::NodeTainted(n) => format!(
+                "node {} tainted node.kubernetes.io/unreachable:NoExecute",
+                node(n)
+            ),
+            R::NodeUntainted(n) => format!("node {} NoExecute taint removed", node(n)),
+            R::ZoneState(z, s) => format!("zone {z} is now {s:?}"),
+            R::ExternalIps(s, n) => format!(
+                "subnet {}: {n:+} addresses taken by timeline actions",
+                w.network.subnets[*s as usize].name
+            ),
+        };
+        let _ = writeln!(o, "  {t}  {line}");
+    }
+    o
+}
+
+#[derive(Clone, Debug, Default)]
+struct Verdict {
+    failed_at: Option<(SimTime, String)>,
+    worst: Option<(i64, String)>,
+    checked: bool,
+}
+
+struct RecoveryTrack {
+    impacted_at: Option<SimTime>,
+    min_ready: Option<(u32, u32)>,
+    recovered_at: Option<SimTime>,
+}
+
+struct Judge {
+    sample_every: u64,
+    action_times: Vec<SimTime>,
+    samples: Vec<Sample>,
+    verdicts: Vec<Verdict>,
+    expectations: Vec<(String, Expectation)>,
+    failures: Vec<(SimTime, RecoveryTrack)>,
+    /// Per topology key: node → domain index, and domain names.
+    domains: BTreeMap<String, (Vec<Option<usize>>, Vec<String>)>,
+    /// node → (AD, FD) column index, and column names.
+    fd_columns: (Vec<usize>, Vec<String>),
+    last_log_len: u64,
+}
+
+impl Judge {
+    fn new(l: &Loaded) -> Judge {
+        let w = &l.world;
+        let mut domains = BTreeMap::new();
+        for (_, e) in &l.expectations {
+            if let Expectation::MaxPodsPerDomain { key, .. } | Expectation::MaxSkew { key, .. } = e
+            {
+                domains
+                    .entry(key.clone())
+                    .or_insert_with(|| domain_index(w, key));
+            }
+        }
+        let mut cols: Vec<(u8, u8)> = w
+            .kube
+            .nodes
+            .iter()
+            .map(|n| {
+                (
+                    n.virtual_node.availability_domain,
+                    n.virtual_node.fault_domain.0,
+                )
+            })
+            .collect();
+        cols.sort();
+        cols.dedup();
+        let col_of = w
+            .kube
+            .nodes
+            .iter()
+            .map(|n| {
+                cols.iter()
+                    .position(|c| {
+                        *c == (
+                            n.virtual_node.availability_domain,
+                            n.virtual_node.fault_domain.0,
+                        )
+                    })
+                    .expect("listed")
+            })
+            .collect();
+        let names = cols
+            .iter()
+            .map(|(a, f)| {
+                format!(
+                    "{}/FAULT-DOMAIN-{f}",
+                    w.topology.ads[usize::from(*a) - 1].zone_label
+                )
+            })
+            .collect();
+        Judge {
+            sample_every: l.sample_every.as_ms(),
+            action_times: w.actions.iter().map(|(t, _, _)| *t).collect(),
+            samples: Vec::new(),
+            verdicts: vec![Verdict::default(); l.expectations.len()],
+            expectations: l.expectations.clone(),
+            failures: l
+                .failures
+                .iter()
+                .map(|f| {
+                    (
+                        f.at,
+                        RecoveryTrack {
+                            impacted_at: None,
+                            min_ready: None,
+                            recovered_at: None,
+                        },
+                    )
+                })
+                .collect(),
+            domains,
+            fd_columns: (col_of, names),
+            last_log_len: u64::MAX,
+        }
+    }
+
+    fn per_domain(&self, w: &World, rs: RsId, key: &str) -> Vec<u32> {
+        let (of_node, names) = &self.domains[key];
+        let mut counts = vec![0u32; names.len()];
+        for (i, c) in w.bound_by_rs_node[rs.0 as usize].iter().enumerate() {
+            if let Some(d) = of_node[i] {
+                counts[d] += c;
+            }
+        }
+        counts
+    }
+
+    fn sample(&mut self, w: &World, now: SimTime) {
+        let deployments = w
+            .deployments
+            .iter()
+            .map(|d| {
+                let rs = w.kube.rs(d.rs);
+                let mut per = vec![0u32; self.fd_columns.1.len()];
+                for (i, c) in w.bound_by_rs_node[d.rs.0 as usize].iter().enumerate() {
+                    per[self.fd_columns.0[i]] += c;
+                }
+                DeploymentSample {
+                    deployment: d.name.clone(),
+                    desired: rs.replicas,
+                    ready: w.ready_by_rs[d.rs.0 as usize],
+                    pending: w.pending_pods(d.rs).count() as u32,
+                    per_fault_domain: self.fd_columns.1.iter().cloned().zip(per).collect(),
+                }
+            })
+            .collect();
+        if self.samples.last().is_some_and(|s| s.at_ms == now.as_ms()) {
+            self.samples.pop();
+        }
+        self.samples.push(Sample {
+            at_ms: now.as_ms(),
+            at: now.to_string(),
+            deployments,
+        });
+    }
+
+    fn track_failures(&mut self, w: &World, now: SimTime) {
+        let short: Vec<(u32, u32)> = w
+            .deployments
+            .iter()
+            .map(|d| (w.ready_by_rs[d.rs.0 as usize], w.kube.rs(d.rs).replicas))
+            .collect();
+        let any_short = short.iter().any(|(r, want)| r < want);
+        let any_pending = w
+            .deployments
+            .iter()
+            .any(|d| w.pending_pods(d.rs).next().is_some());
+        let total_ready: u32 = short.iter().map(|s| s.0).sum();
+        let total_want: u32 = short.iter().map(|s| s.1).sum();
+        for (start, t) in &mut self.failures {
+            if now < *start || t.recovered_at.is_some() {
+                continue;
+            }
+            if any_short && t.impacted_at.is_none() {
+                t.impacted_at = Some(now);
+            }
+            if t.impacted_at.is_some() {
+                if t.min_ready.is_none_or(|(r, _)| total_ready < r) {
+                    t.min_ready = Some((total_ready, total_want));
+                }
+                if !any_short && !any_pending {
+                    t.recovered_at = Some(now);
+                }
+            }
+        }
+    }
+
+    fn check(&mut self, w: &World, now: SimTime) {
+        for i in 0..self.expectations.len() {
+            let (_, e) = &self.expectations[i];
+            let observed: Option<(bool, i64, String)> = match e {
+                Expectation::ReadyReplicas {
+                    deployment,
+                    min,
+                    after,
+                    until,
+                } if now >= *after && now <= *until => {
+                    let rs = w.deployment(deployment).map(|d| d.rs);
+                    let ready = rs.map(|r| w.ready_by_rs[r.0 as usize]).unwrap_or(0);
+                    Some((ready >= *min, -i64::from(ready), format!("{ready} ready")))
+                }
+                Expectation::MaxPodsPerDomain {
+                    deployment,
+                    key,
+                    max,
+                    after,
+                    until,
+                } if now >= *after && now <= *until => w.deployment(deployment).map(|d| {
+                    let counts = self.per_domain(w, d.rs, key);
+                    let (idx, top) = counts
+                        .iter()
+                        .enumerate()
+                        .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
+                        .map(|(i, c)| (i, *c))
+                        .unwrap_or((0, 0));
+                    let name = self.domains[key].1.get(idx).cloned().unwrap_or_default();
+                    (top <= *max, i64::from(top), format!("{top} pods in {name}"))
+                }),
+                Expectation::MaxSkew {
+                    deployment,
+                    key,
+                    max,
+                    after,
+                    until,
+                } if now >= *after && now <= *until => w.deployment(deployment).map(|d| {
+                    let counts = self.per_domain(w, d.rs, key);
+                    let hi = counts.iter().copied().max().unwrap_or(0);
+                    let lo = counts.iter().copied().min().unwrap_or(0);
+                    let skew = hi - lo;
+                    (
+                        skew <= *max,
+                        i64::from(skew),
+                        format!("skew {skew} ({counts:?})"),
+                    )
+                }),
+                Expectation::PendingPods {
+                    deployment,
+                    count,
+                    at,
+                    reason,
+                } if now == *at => w.deployment(deployment).map(|d| {
+                    let pending: Vec<_> = w.pending_pods(d.rs).collect();
+                    let reasons_ok = reason.as_ref().is_none_or(|r| {
+                        pending.iter().all(|p| {
+                            w.kube
+                                .pod(*p)
+                                .unschedulable_message
+                                .as_deref()
+                                .is_some_and(|m| m.contains(r.as_str()))
+                        })
+                    });
+                    let msg = pending
+                        .first()
+                        .and_then(|p| w.kube.pod(*p).unschedulable_message.clone())
+                        .unwrap_or_default();
+                    let detail = if msg.is_empty() {
+                        format!("{} pending", pending.len())
+                    } else {
+                        format!("{} pending: {msg}", pending.len())
+                    };
+                    (
+                        pending.len() as u32 == *count && reasons_ok,
+                        pending.len() as i64,
+                        detail,
+                    )
+                }),
+                _ => None,
+            };
+            if let Some((ok, score, detail)) = observed {
+                let v = &mut self.verdicts[i];
+                v.checked = true;
+                if !ok && v.failed_at.is_none() {
+                    v.failed_at = Some((now, detail.clone()));
+                }
+                if v.worst.as_ref().is_none_or(|(s, _)| score > *s) {
+                    v.worst = Some((score, detail));
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, w: &World, end: SimTime) {
+        if self.samples.last().is_none_or(|s| s.at_ms != end.as_ms()) {
+            self.sample(w, end);
+        }
+    }
+}
+
+impl Observer for Judge {
+    fn observe(&mut self, w: &World, now: SimTime) {
+        let changed = w.log.len() != self.last_log_len;
+        self.last_log_len = w.log.len();
+        let on_grid = now.as_ms() % self.sample_every == 0;
+        if on_grid || self.action_times.binary_search(&now).is_ok() {
+            self.sample(w, now);
+        }
+        if changed {
+            self.track_failures(w, now);
+        }
+        self.check(w, now);
+    }
+}
+
+fn domain_index(w: &World, key: &str) -> (Vec<Option<usize>>, Vec<String>) {
+    let mut names: Vec<String> = w
+        .kube
+        .nodes
+        .iter()
+        .filter_map(|n| n.labels.get(key).cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    let of_node = w
+        .kube
+        .nodes
+        .iter()
+        .map(|n| {
+            n.labels
+                .get(key)
+                .and_then(|v| names.iter().position(|x| x == v))
+        })
+        .collect();
+    (of_node, names)
+}
+
+fn pending_duration_ms(end: SimTime, p: &crate::model::kube::cluster::Pod) -> u64 {
+    let until = p.bound_at.or(p.deleted_at).unwrap_or(end);
+    until.since(p.created_at).as_ms()
+}
+
+fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
+    let w = &l.world;
+    let mut expectations = Vec::new();
+    for (i, (label, e)) in l.expectations.iter().enumerate() {
+        let v = &j.verdicts[i];
+        let (passed, detail) = match e {
+            Expectation::MaxPending { deployment, max } => {
+                let worst = w
+                    .kube
+                    .pods
+                    .iter()
+                    .filter(|p| {
+                        deployment
+                            .as_ref()
+                            .is_none_or(|d| &w.kube.rs(p.rs).deployment == d)
+                    })
+                    .map(|p| (pending_duration_ms(end, p), p.name.clone()))
+                    .max();
+                match worst {
+                    None => (true, "no pods".to_string()),
+                    Some((ms, name)) => (
+                        ms <= max.as_ms(),
+                        format!(
+                            "longest pending {} ({name})",
+                            crate::kernel::SimDuration(ms)
+                        ),
+                    ),
+                }
+            }
+            Expectation::RecoveryTime {
+                failure,
+                max,
+                never,
+            } => {
+                let idx = l
+                    .failures
+                    .iter()
+                    .position(|f| &f.name == failure)
+                    .expect("validated");
+                let t = &j.failures[idx].1;
+                let start = l.failures[idx].at;
+                match (t.impacted_at, t.recovered_at) {
+                    (None, _) => (!never, "no impact on ready replicas".to_string()),
+                    (Some(_), None) => (*never, "not recovered by the end of the run".to_string()),
+                    (Some(_), Some(r)) => {
+                        let took = r.since(start);
+                        (
+                            !never && max.is_none_or(|m| took <= m),
+                            format!("recovered in {took}"),
+                        )
+                    }
+                }
+            }
+            _ => match (&v.failed_at, v.checked) {
+                (_, false) => (false, "never observed in its window".to_string()),
+                (Some((t, d)), _) => (false, format!("first violated at {t}: {d}")),
+                (None, true) => (
+                    true,
+                    v.worst
+                        .as_ref()
+                        .map(|(_, d)| format!("worst: {d}"))
+                        .unwrap_or_default(),
+                ),
+            },
+        };
+        expectations.push(ExpectationResult {
+            expectation: label.clone(),
+            passed,
+            detail,
+        });
+    }
+    let failures = l
+        .failures
+        .iter()
+        .zip(&j.failures)
+        .map(|(f, (_, t))| FailureRow {
+            name: f.name.clone(),
+            what: f.label.clone(),
+            at: f.at.to_string(),
+            until: f.until.map(|u| u.to_string()),
+            impact_at: t.impacted_at.map(|x| x.to_string()),
+            min_ready: t.min_ready.map(|(r, want)| format!("{r}/{want}")),
+            recovered_at: t.recovered_at.map(|x| x.to_string()),
+            recovery_ms: t.recovered_at.map(|r| r.since(f.at).as_ms()),
+        })
+        .collect();
+    let pending_at_end = w
+        .deployments
+        .iter()
+        .flat_map(|d| w.pending_pods(d.rs).map(move |p| (d, p)))
+        .map(|(d, p)| {
+            let pod = w.kube.pod(p);
+            PendingRow {
+                pod: pod.name.clone(),
+                deployment: d.name.clone(),
+                since: pod.created_at.to_string(),
+                message: pod
+                    .unschedulable_message
+                    .clone()
+                    .unwrap_or_else(|| "not yet attempted".into()),
+            }
+        })
+        .collect();
+    let explained = w
+        .explained
+        .iter()
+        .map(|a| ExplainedRow::from_attempt(w, a))
+        .collect();
+    let nodes = w
+        .kube
+        .nodes
+        .iter()
+        .map(|n| NodeRow {
+            name: n.name.clone(),
+            pool: w.oke.pools[n.virtual_node.pool.0 as usize].name.clone(),
+            availability_domain: w.topology.ads
+                [usize::from(n.virtual_node.availability_domain) - 1]
+                .name
+                .clone(),
+            fault_domain: n.virtual_node.fault_domain.to_string(),
+            pods: n
+                .pods
+                .iter()
+                .filter(|p| {
+                    matches!(
+                        w.kube.pod(**p).state,
+                        PodState::Starting | PodState::Running
+                    )
+                })
+                .count() as u32,
+            ready: n.ready == crate::model::kube::cluster::NodeReady::True,
+        })
+        .collect();
+    let subnets = w
+        .network
+        .subnets
+        .iter()
+        .map(|s| SubnetRow {
+            name: s.name.clone(),
+            cidr: s.cidr.to_string(),
+            capacity: s.pool.capacity(),
+            used: s.pool.used(),
+        })
+        .collect();
+    let cluster = &w.oke.clusters[0];
+    let passed = expectations.iter().filter(|e| e.passed).count();
+    let failed = expectations.len() - passed;
+    Report {
+        scenario: l.name.clone(),
+        description: l.description.clone(),
+        file: l.file.clone(),
+        seed: l.seed,
+        reproduce: format!("ocisim run {} --seed {}", l.file, l.seed),
+        region: w.topology.region.name.to_string(),
+        availability_domains: w.topology.ads.iter().map(|a| a.name.clone()).collect(),
+        cluster: format!(
+            "{} ({}, {}, {} virtual nodes)",
+            cluster.name,
+            match cluster.cluster_type {
+                crate::model::oke::ClusterType::Enhanced => "enhanced",
+                crate::model::oke::ClusterType::Basic => "basic",
+            },
+            cluster.kubernetes_version,
+            w.kube.nodes.len()
+        ),
+        duration: crate::kernel::SimDuration(end.as_ms()).to_string(),
+        completed,
+        events: w.events_processed,
+        log_records: w.log.len(),
+        log_hash: w.log.hash().to_string(),
+        nodes,
+        subnets,
+        timeline: {
+            let mut rows: Vec<(SimTime, usize)> = w
+                .actions
+                .iter()
+                .enumerate()
+                .map(|(i, (t, _, _))| (*t, i))
+                .collect();
+            rows.sort();
+            rows.into_iter()
+                .map(|(t, i)| TimelineRow {
+                    at: t.to_string(),
+                    action: w.actions[i].1.clone(),
+                })
+                .collect()
+        },
+        samples: j.samples,
+        failures,
+        pending_at_end,
+        scheduling_latency: LatencySummary::from_histogram(&w.scheduling_latency),
+        startup_latency: LatencySummary::from_histogram(&w.startup_latency),
+        explained,
+        expectations,
+        passed,
+        failed,
+    }
+}
