@@ -47,7 +47,7 @@ pub fn render_events(w: &World) -> String {
                 pod(p),
                 w.kube
                     .pod(*p)
-                    .unschedulable_message
+                    .unschedulable_message()
                     .as_deref()
                     .unwrap_or("(message superseded)")
             ),
@@ -207,7 +207,7 @@ impl Judge {
                     deployment: d.name.clone(),
                     desired: rs.replicas,
                     ready: w.ready_by_rs[d.rs.0 as usize],
-                    pending: w.pending_pods(d.rs).count() as u32,
+                    pending: w.pending_count(d.rs),
                     per_fault_domain: self.fd_columns.1.iter().cloned().zip(per).collect(),
                 }
             })
@@ -229,10 +229,7 @@ impl Judge {
             .map(|d| (w.ready_by_rs[d.rs.0 as usize], w.kube.rs(d.rs).replicas))
             .collect();
         let any_short = short.iter().any(|(r, want)| r < want);
-        let any_pending = w
-            .deployments
-            .iter()
-            .any(|d| w.pending_pods(d.rs).next().is_some());
+        let any_pending = w.deployments.iter().any(|d| w.pending_count(d.rs) > 0);
         let total_ready: u32 = short.iter().map(|s| s.0).sum();
         let total_want: u32 = short.iter().map(|s| s.1).sum();
         for (start, t) in &mut self.failures {
@@ -312,14 +309,14 @@ impl Judge {
                         pending.iter().all(|p| {
                             w.kube
                                 .pod(*p)
-                                .unschedulable_message
+                                .unschedulable_message()
                                 .as_deref()
                                 .is_some_and(|m| m.contains(r.as_str()))
                         })
                     });
                     let msg = pending
                         .first()
-                        .and_then(|p| w.kube.pod(*p).unschedulable_message.clone())
+                        .and_then(|p| w.kube.pod(*p).unschedulable_message())
                         .unwrap_or_default();
                     let detail = if msg.is_empty() {
                         format!("{} pending", pending.len())
@@ -493,7 +490,7 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
                 deployment: d.name.clone(),
                 since: pod.created_at.to_string(),
                 message: pod
-                    .unschedulable_message
+                    .unschedulable_message()
                     .clone()
                     .unwrap_or_else(|| "not yet attempted".into()),
             }

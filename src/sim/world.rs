@@ -5,6 +5,7 @@
 //! events of one instant are done, the observer sees the settled state.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 
@@ -151,6 +152,7 @@ enum Ev {
     Evict { pod: PodId, epoch: u64 },
     BackoffDone(PodId),
     LeftoverFlush,
+    Flush,
     Observe,
 }
 
@@ -213,8 +215,9 @@ pub struct World {
     cycle_scheduled: bool,
     monitor_scheduled: bool,
     leftover_scheduled: bool,
+    flush_scheduled: bool,
     version: u64,
-    equivalence: Option<(RsId, u64, FitError)>,
+    equivalence: Option<(RsId, u64, Arc<FitError>)>,
     names: RandomStream,
     startup_rng: RandomStream,
     pod_names: BTreeSet<String>,
@@ -273,6 +276,7 @@ impl World {
             cycle_scheduled: false,
             monitor_scheduled: false,
             leftover_scheduled: false,
+            flush_scheduled: false,
             version: 0,
             equivalence: None,
             pod_names: BTreeSet::new(),
@@ -431,6 +435,10 @@ impl World {
                 }
             }
             Ev::LeftoverFlush => self.leftover_flush(),
+            Ev::Flush => {
+                self.flush_scheduled = false;
+                self.move_all_to_active();
+            }
             Ev::Observe => {}
         }
     }
@@ -481,7 +489,7 @@ impl World {
                 }
                 self.now_log(LogRecord::ExternalIps(subnet.0, -(n as i64)));
                 self.version += 1;
-                self.move_all_to_active();
+                self.request_flush();
             }
         }
     }
@@ -504,6 +512,7 @@ impl World {
             soft_spread_is_system_default: false,
             matches: Vec::new(),
             active: Vec::new(),
+            pending: 0,
         };
         let id = self.kube.add_replica_set(rs, &system_default_constraints());
         self.ready_by_rs.push(0);
@@ -577,7 +586,7 @@ impl World {
         }
         self.now_log(LogRecord::PodDeleted(p));
         self.version += 1;
-        self.move_all_to_active();
+        self.request_flush();
     }
 
     /// Updates the world's per-RS counters for a pod leaving Starting/Running.
@@ -615,20 +624,21 @@ impl World {
         let rs = self.kube.pod(pod).rs;
         let explain = self.explain.contains(&self.kube.pod(pod).name);
         let cached = match &self.equivalence {
-            Some((r, v, e)) if *r == rs && *v == self.version && !explain => Some(e.clone()),
+            Some((r, v, e)) if *r == rs && *v == self.version && !explain => Some(Arc::clone(e)),
             _ => None,
         };
         let result = match cached {
             Some(e) => Err(e),
             None => {
                 let ips = NetIps(&self.network);
-                let (result, ex) = self.scheduler.schedule(&mut self.kube, pod, &ips, explain);
+                let (result, ex) = self.scheduler.schedule(&self.kube, pod, &ips, explain);
+                let result = result.map_err(Arc::new);
                 if let Some(explanation) = ex {
                     let at = self.now();
                     self.explained.push(ExplainedAttempt {
                         at,
                         pod,
-                        result: result.clone(),
+                        result: result.clone().map_err(|e| (*e).clone()),
                         explanation,
                     });
                 }
@@ -639,11 +649,14 @@ impl World {
         match result {
             Ok(node) => self.bind(pod, node),
             Err(e) => {
-                let msg = e.to_string();
-                let changed =
-                    self.kube.pod(pod).unschedulable_message.as_deref() != Some(msg.as_str());
-                self.kube.pods[pod.0 as usize].unschedulable_message = Some(msg);
-                if changed {
+                let same = self
+                    .kube
+                    .pod(pod)
+                    .unschedulable
+                    .as_ref()
+                    .is_some_and(|old| Arc::ptr_eq(old, &e) || **old == *e);
+                if !same {
+                    self.kube.pods[pod.0 as usize].unschedulable = Some(e.clone());
                     self.now_log(LogRecord::PodUnschedulable(pod));
                 }
                 self.equivalence = Some((rs, self.version, e));
@@ -720,6 +733,16 @@ impl World {
         } else {
             self.ready_by_rs[rs.0 as usize] -= 1;
             self.now_log(LogRecord::PodNotReady(pod));
+        }
+    }
+
+    /// Asks for unschedulable pods to be retried once at the end of this
+    /// instant, however many cluster events this instant brings.
+    fn request_flush(&mut self) {
+        if !self.flush_scheduled && !self.unschedulable.is_empty() {
+            self.flush_scheduled = true;
+            let now = self.now();
+            self.queue.schedule(now, Ev::Flush);
         }
     }
 
@@ -883,7 +906,7 @@ impl World {
         }
         if changed {
             self.version += 1;
-            self.move_all_to_active();
+            self.request_flush();
         }
         self.update_zones();
         // processTaintBaseEviction: not-ready nodes not yet tainted are (re)queued.
@@ -1121,10 +1144,15 @@ impl World {
         }
         self.version += 1;
         self.reconcile(rs);
-        self.move_all_to_active();
+        self.request_flush();
     }
 
     // ----- queries for reports ------------------------------------------
+
+    /// Number of pods of a ReplicaSet not bound yet.
+    pub fn pending_count(&self, rs: RsId) -> u32 {
+        self.kube.rs(rs).pending
+    }
 
     /// Pods of a ReplicaSet that are not bound yet.
     pub fn pending_pods(&self, rs: RsId) -> impl Iterator<Item = PodId> + '_ {

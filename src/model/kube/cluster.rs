@@ -7,7 +7,10 @@
 //! and asserted in pairs. Nothing here knows about time scheduling or events:
 //! the simulation layer decides *when*, this module applies *what*.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::scheduler::FitError;
 
 use super::pod::{InclusionPolicy, PodTemplate, SpreadConstraint, WhenUnsatisfiable};
 use super::selector::{LabelSelector, Labels, Taint, TaintEffect};
@@ -137,10 +140,18 @@ pub struct Pod {
     pub ready_at: Option<SimTime>,
     /// When it was deleted (deletionTimestamp).
     pub deleted_at: Option<SimTime>,
-    /// The scheduler's last FitError message while it was unschedulable.
-    pub unschedulable_message: Option<String>,
+    /// The scheduler's last verdict while it was unschedulable (shared between
+    /// pods that failed on the same cluster state).
+    pub unschedulable: Option<Arc<FitError>>,
     /// Scheduling attempts so far.
     pub attempts: u32,
+}
+
+impl Pod {
+    /// kube-scheduler's FailedScheduling message, if the pod was found unschedulable.
+    pub fn unschedulable_message(&self) -> Option<String> {
+        self.unschedulable.as_ref().map(|e| e.to_string())
+    }
 }
 
 /// A ReplicaSet (one per Deployment; rollouts are out of scope here).
@@ -169,6 +180,8 @@ pub struct ReplicaSet {
     pub matches: Vec<SelectorId>,
     /// Active pods (not terminating, not deleted).
     pub active: Vec<PodId>,
+    /// Active pods not yet bound to a node.
+    pub pending: u32,
 }
 
 /// Counts of pods matching each registered selector, per node.
@@ -216,6 +229,10 @@ pub struct KubeCluster {
     pub spread: SpreadIndex,
     /// Per topology key: each node's domain index (None if the node lacks the key), and the domain names.
     domain_cache: BTreeMap<String, (Vec<Option<u32>>, Vec<String>)>,
+    /// The keys of `domain_cache`, in its order.
+    domain_keys: Vec<String>,
+    /// `domain_totals[selector][key][domain]`: non-terminating matching pods per domain.
+    domain_totals: Vec<Vec<Vec<u32>>>,
     zones_in_order: Vec<String>,
     by_node_name: BTreeMap<String, NodeId>,
 }
@@ -238,7 +255,7 @@ impl KubeCluster {
         for counts in &mut self.spread.counts {
             counts.push(0);
         }
-        self.domain_cache.clear();
+        self.refresh_domains();
         self.rebuild_node_order();
         id
     }
@@ -281,34 +298,100 @@ impl KubeCluster {
         &self.replica_sets[id.0 as usize]
     }
 
-    /// Each node's domain index for `key` and the domain names, cached until nodes change.
-    pub fn domains(&mut self, key: &str) -> &(Vec<Option<u32>>, Vec<String>) {
-        if !self.domain_cache.contains_key(key) {
-            let mut names: Vec<String> = Vec::new();
-            let mut per_node = Vec::with_capacity(self.nodes.len());
-            for n in &self.nodes {
-                per_node.push(
-                    n.labels
-                        .get(key)
-                        .map(|v| match names.iter().position(|x| x == v) {
-                            Some(i) => i as u32,
-                            None => {
-                                names.push(v.clone());
-                                (names.len() - 1) as u32
-                            }
-                        }),
-                );
-            }
-            self.domain_cache.insert(key.to_string(), (per_node, names));
+    /// Computes the domains of `key` over the current nodes.
+    fn compute_domains(&self, key: &str) -> (Vec<Option<u32>>, Vec<String>) {
+        let mut names: Vec<String> = Vec::new();
+        let mut per_node = Vec::with_capacity(self.nodes.len());
+        for n in &self.nodes {
+            per_node.push(
+                n.labels
+                    .get(key)
+                    .map(|v| match names.iter().position(|x| x == v) {
+                        Some(i) => i as u32,
+                        None => {
+                            names.push(v.clone());
+                            (names.len() - 1) as u32
+                        }
+                    }),
+            );
         }
-        &self.domain_cache[key]
+        (per_node, names)
     }
 
-    /// The cached domains of `key`; [`KubeCluster::domains`] must have filled the cache.
+    /// Recomputes the domain cache for every topology key a ReplicaSet uses.
+    fn refresh_domains(&mut self) {
+        let keys: BTreeSet<String> = self
+            .replica_sets
+            .iter()
+            .flat_map(|rs| rs.hard_spread.iter().chain(rs.soft_spread.iter()))
+            .map(|(c, _)| c.topology_key.clone())
+            .collect();
+        self.domain_cache = keys
+            .into_iter()
+            .map(|k| {
+                let d = self.compute_domains(&k);
+                (k, d)
+            })
+            .collect();
+        self.domain_keys = self.domain_cache.keys().cloned().collect();
+        self.rebuild_domain_totals();
+    }
+
+    fn rebuild_domain_totals(&mut self) {
+        self.domain_totals = self
+            .spread
+            .counts
+            .iter()
+            .map(|per_node| {
+                self.domain_cache
+                    .values()
+                    .map(|(of_node, names)| {
+                        let mut totals = vec![0u32; names.len()];
+                        for (d, c) in of_node.iter().zip(per_node) {
+                            if let Some(d) = d {
+                                totals[*d as usize] += c;
+                            }
+                        }
+                        totals
+                    })
+                    .collect()
+            })
+            .collect();
+    }
+
+    /// Matching pods per domain of `key` for `selector`, over all nodes.
+    pub fn domain_totals(&self, selector: SelectorId, key: &str) -> &[u32] {
+        let k = self
+            .domain_keys
+            .iter()
+            .position(|x| x == key)
+            .expect("key in use");
+        &self.domain_totals[selector.0 as usize][k]
+    }
+
+    /// True when every node carries label `key`.
+    pub fn all_nodes_have(&self, key: &str) -> bool {
+        self.domains_ref(key).0.iter().all(Option::is_some)
+    }
+
+    fn add_to_totals(&mut self, rs: RsId, node: NodeId, delta: i64) {
+        let matches = &self.replica_sets[rs.0 as usize].matches;
+        for s in matches {
+            for (k, (of_node, _)) in self.domain_cache.values().enumerate() {
+                if let Some(d) = of_node[node.0 as usize] {
+                    let t = &mut self.domain_totals[s.0 as usize][k][d as usize];
+                    *t = (i64::from(*t) + delta) as u32;
+                }
+            }
+        }
+    }
+
+    /// Each node's domain index for `key` (a topology key some ReplicaSet
+    /// uses) and the domain names.
     pub fn domains_ref(&self, key: &str) -> &(Vec<Option<u32>>, Vec<String>) {
         self.domain_cache
             .get(key)
-            .expect("domains(key) is computed before the scheduling cycle")
+            .expect("domains are cached for every topology key in use")
     }
 
     /// Registers a ReplicaSet: resolves its spread constraints, registers their
@@ -345,8 +428,10 @@ impl KubeCluster {
         rs.soft_spread_is_system_default = system_default;
         rs.matches = Vec::new();
         rs.active = Vec::new();
+        rs.pending = 0;
         self.replica_sets.push(rs);
         self.refresh_matches();
+        self.refresh_domains();
         id
     }
 
@@ -373,6 +458,7 @@ impl KubeCluster {
             }
         }
         self.spread.counts.push(counts);
+        self.rebuild_domain_totals();
         id
     }
 
@@ -403,10 +489,12 @@ impl KubeCluster {
             bound_at: None,
             ready_at: None,
             deleted_at: None,
-            unschedulable_message: None,
+            unschedulable: None,
             attempts: 0,
         });
-        self.replica_sets[rs.0 as usize].active.push(id);
+        let r = &mut self.replica_sets[rs.0 as usize];
+        r.active.push(id);
+        r.pending += 1;
         id
     }
 
@@ -422,8 +510,9 @@ impl KubeCluster {
         p.node = Some(node);
         p.ip = Some(ip);
         p.bound_at = Some(now);
-        p.unschedulable_message = None;
-        let rs = &self.replica_sets[p.rs.0 as usize];
+        p.unschedulable = None;
+        let rs = &mut self.replica_sets[p.rs.0 as usize];
+        rs.pending -= 1;
         let (cpu, mem) = (rs.template.cpu_request_m(), rs.template.memory_request());
         let (nz_cpu, nz_mem) = nonzero_requests(&rs.template);
         let n = &mut self.nodes[node.0 as usize];
@@ -435,6 +524,8 @@ impl KubeCluster {
         for s in &rs.matches {
             self.spread.counts[s.0 as usize][node.0 as usize] += 1;
         }
+        let rs_id = self.pods[pod.0 as usize].rs;
+        self.add_to_totals(rs_id, node, 1);
     }
 
     /// Marks a pod deleted-but-not-gone (deletionTimestamp set). It stops
@@ -457,6 +548,7 @@ impl KubeCluster {
             assert!(*c > 0, "spread count underflow");
             *c -= 1;
         }
+        self.add_to_totals(rs_id, node, -1);
     }
 
     /// Removes a pod for good; returns the (subnet, ip) to release, if it had one.
@@ -468,8 +560,9 @@ impl KubeCluster {
             PodState::Pending => {
                 let p = &mut self.pods[pod.0 as usize];
                 p.deleted_at = Some(now);
-                let rs = p.rs;
-                remove_one(&mut self.replica_sets[rs.0 as usize].active, pod);
+                let rs = &mut self.replica_sets[p.rs.0 as usize];
+                remove_one(&mut rs.active, pod);
+                rs.pending -= 1;
             }
             PodState::Terminating => {}
         }
@@ -547,6 +640,12 @@ impl KubeCluster {
                 );
             }
         }
+        let mut recount = self.clone();
+        recount.rebuild_domain_totals();
+        assert_eq!(
+            recount.domain_totals, self.domain_totals,
+            "per-domain spread totals drifted"
+        );
         for rs in &self.replica_sets {
             for p in &rs.active {
                 assert!(matches!(
@@ -554,6 +653,16 @@ impl KubeCluster {
                     PodState::Pending | PodState::Starting | PodState::Running
                 ));
             }
+            let pending = rs
+                .active
+                .iter()
+                .filter(|p| self.pod(**p).state == PodState::Pending)
+                .count();
+            assert_eq!(
+                pending as u32, rs.pending,
+                "pending count of {} drifted",
+                rs.name
+            );
         }
     }
 }

@@ -179,17 +179,12 @@ impl Scheduler {
     /// With `explain`, also returns every filter verdict and score.
     pub fn schedule(
         &mut self,
-        cluster: &mut KubeCluster,
+        cluster: &KubeCluster,
         pod: PodId,
         ips: &dyn IpAvailability,
         explain: bool,
     ) -> (Result<NodeId, FitError>, Option<Explanation>) {
-        let rs_id = cluster.pod(pod).rs;
-        for key in spread_keys(cluster.rs(rs_id)) {
-            cluster.domains(&key);
-        }
-        let cluster: &KubeCluster = cluster;
-        let rs = cluster.rs(rs_id);
+        let rs = cluster.rs(cluster.pod(pod).rs);
         let n = cluster.node_order.len();
         let mut ex = explain.then(Explanation::default);
         if n == 0 {
@@ -200,30 +195,38 @@ impl Scheduler {
             };
             return (Err(e), ex);
         }
-        let hard = pre_filter_spread(cluster, rs);
+        let cycle = Cycle::new(cluster, rs);
         let to_find = self.feasible_nodes_to_find(n);
         let start = self.next_start;
         if let Some(e) = ex.as_mut() {
             e.start_index = start;
             e.feasible_to_find = to_find;
         }
-        let mut feasible: Vec<NodeId> = Vec::new();
-        let mut failures: Vec<(NodeId, NodeFailure)> = Vec::new();
+        let mut feasible: Vec<NodeId> = Vec::with_capacity(to_find.min(n));
+        // Failures are kept cheap (a Copy verdict); they become messages only
+        // when no node fits or the attempt is explained.
+        let mut failures: Vec<(NodeId, Fail)> = Vec::new();
         for i in 0..n {
             if feasible.len() >= to_find {
                 break;
             }
             let id = cluster.node_order[(start + i) % n];
-            match filter_node(cluster, rs, id, &hard, ips) {
+            match cycle.filter(id, ips) {
                 None => feasible.push(id),
                 Some(f) => failures.push((id, f)),
             }
         }
         self.next_start = (start + feasible.len() + failures.len()) % n;
+        let describe = |failures: &[(NodeId, Fail)]| -> Vec<(NodeId, NodeFailure)> {
+            failures
+                .iter()
+                .map(|(id, f)| (*id, f.describe(cluster.node(*id))))
+                .collect()
+        };
         if feasible.is_empty() {
-            let err = fit_error(n, &failures);
+            let err = fit_error(cluster, n, &failures);
             if let Some(e) = ex.as_mut() {
-                e.filtered = failures;
+                e.filtered = describe(&failures);
             }
             return (Err(err), ex);
         }
@@ -234,7 +237,7 @@ impl Scheduler {
             }
             feasible[0]
         } else {
-            let scores = score_nodes(cluster, rs, &feasible);
+            let scores = score_nodes(&cycle, &feasible);
             let best = scores
                 .iter()
                 .map(|s| s.total)
@@ -255,19 +258,215 @@ impl Scheduler {
             pick.expect("at least one node has the best score")
         };
         if let Some(e) = ex.as_mut() {
-            e.filtered = failures;
+            e.filtered = describe(&failures);
             e.chosen = Some(chosen);
         }
         (Ok(chosen), ex)
     }
 }
 
-fn spread_keys(rs: &ReplicaSet) -> Vec<String> {
-    rs.hard_spread
-        .iter()
-        .chain(rs.soft_spread.iter())
-        .map(|(c, _)| c.topology_key.clone())
-        .collect()
+/// Why a node failed a filter, as a cheap value; [`Fail::describe`] gives kube's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fail {
+    Unschedulable,
+    /// Index of the untolerated taint in the node's taints.
+    Taint(usize),
+    NodeAffinity,
+    Resources {
+        pods: bool,
+        cpu: bool,
+        memory: bool,
+    },
+    SpreadMissingLabel,
+    SpreadSkew,
+    NoPodIp,
+}
+
+impl Fail {
+    /// A small number distinguishing the variants without data.
+    fn rank(self) -> u8 {
+        match self {
+            Fail::Unschedulable => 0,
+            Fail::Taint(_) => 1,
+            Fail::NodeAffinity => 2,
+            Fail::Resources { .. } => 3,
+            Fail::SpreadMissingLabel => 4,
+            Fail::SpreadSkew => 5,
+            Fail::NoPodIp => 6,
+        }
+    }
+
+    fn describe(self, node: &Node) -> NodeFailure {
+        let one = |plugin, r: &str, code| NodeFailure {
+            plugin,
+            reasons: vec![r.to_string()],
+            code,
+        };
+        match self {
+            Fail::Unschedulable => one(
+                "NodeUnschedulable",
+                "node(s) were unschedulable",
+                FailureCode::Unresolvable,
+            ),
+            Fail::Taint(i) => {
+                let t = &node.taints[i];
+                let r = format!("node(s) had untolerated taint {{{}: {}}}", t.key, t.value);
+                one("TaintToleration", &r, FailureCode::Unresolvable)
+            }
+            Fail::NodeAffinity => one(
+                "NodeAffinity",
+                "node(s) didn't match Pod's node affinity/selector",
+                FailureCode::Unresolvable,
+            ),
+            Fail::Resources { pods, cpu, memory } => {
+                let reasons = [
+                    (pods, "Too many pods"),
+                    (cpu, "Insufficient cpu"),
+                    (memory, "Insufficient memory"),
+                ]
+                .into_iter()
+                .filter(|(b, _)| *b)
+                .map(|(_, r)| r.to_string())
+                .collect();
+                NodeFailure {
+                    plugin: "NodeResourcesFit",
+                    reasons,
+                    code: FailureCode::Unschedulable,
+                }
+            }
+            Fail::SpreadMissingLabel => one(
+                "PodTopologySpread",
+                "node(s) didn't match pod topology spread constraints (missing required label)",
+                FailureCode::Unresolvable,
+            ),
+            Fail::SpreadSkew => one(
+                "PodTopologySpread",
+                "node(s) didn't match pod topology spread constraints",
+                FailureCode::Unschedulable,
+            ),
+            Fail::NoPodIp => one("VcnPodIp", REASON_NO_POD_IP, FailureCode::Unresolvable),
+        }
+    }
+}
+
+/// Everything one scheduling cycle computes once for its pod.
+struct Cycle<'a> {
+    cluster: &'a KubeCluster,
+    rs: &'a ReplicaSet,
+    hard: Vec<HardState>,
+    /// Per hard constraint: each node's domain.
+    hard_domains: Vec<&'a [Option<u32>]>,
+    cpu_m: u64,
+    memory: u64,
+    /// False when the pod has no nodeSelector and no required node affinity.
+    selects_nodes: bool,
+}
+
+impl<'a> Cycle<'a> {
+    fn new(cluster: &'a KubeCluster, rs: &'a ReplicaSet) -> Self {
+        let t = &rs.template;
+        let selects_nodes = !t.node_selector.is_empty() || !t.required_node_affinity.is_empty();
+        Cycle {
+            cluster,
+            rs,
+            hard: pre_filter_spread(cluster, rs, selects_nodes),
+            hard_domains: rs
+                .hard_spread
+                .iter()
+                .map(|(c, _)| cluster.domains_ref(&c.topology_key).0.as_slice())
+                .collect(),
+            cpu_m: t.cpu_request_m(),
+            memory: t.memory_request(),
+            selects_nodes,
+        }
+    }
+
+    /// Runs the filter plugins on one node, in kube-scheduler's order; `None` when it passes.
+    fn filter(&self, id: NodeId, ips: &dyn IpAvailability) -> Option<Fail> {
+        let node = self.cluster.node(id);
+        let t = &self.rs.template;
+        // NodeUnschedulable
+        if node.unschedulable {
+            let cordon = Taint {
+                key: TAINT_UNSCHEDULABLE.into(),
+                value: String::new(),
+                effect: TaintEffect::NoSchedule,
+            };
+            if !t.tolerations.iter().any(|tol| tol.tolerates(&cordon)) {
+                return Some(Fail::Unschedulable);
+            }
+        }
+        // TaintToleration: the first untolerated NoSchedule/NoExecute taint.
+        if !node.taints.is_empty() {
+            let effects = [TaintEffect::NoSchedule, TaintEffect::NoExecute];
+            if let Some(taint) = first_untolerated(&node.taints, &t.tolerations, &effects) {
+                let i = node
+                    .taints
+                    .iter()
+                    .position(|x| std::ptr::eq(x, taint))
+                    .expect("taint of this node");
+                return Some(Fail::Taint(i));
+            }
+        }
+        // NodeAffinity (nodeSelector and required terms)
+        if !matches_selection(self.rs, self.selects_nodes, node) {
+            return Some(Fail::NodeAffinity);
+        }
+        // NodeResourcesFit
+        let pods = node.pods.len() as u64 + 1 > u64::from(node.allocatable_pods);
+        let cpu = self.cpu_m > 0
+            && self.cpu_m > node.allocatable_cpu_m.saturating_sub(node.requested_cpu_m);
+        let memory = self.memory > 0
+            && self.memory
+                > node
+                    .allocatable_memory
+                    .saturating_sub(node.requested_memory);
+        if pods || cpu || memory {
+            return Some(Fail::Resources { pods, cpu, memory });
+        }
+        // PodTopologySpread
+        for (((c, _), state), domains) in self
+            .rs
+            .hard_spread
+            .iter()
+            .zip(&self.hard)
+            .zip(&self.hard_domains)
+        {
+            let Some(dom) = domains[id.0 as usize] else {
+                return Some(Fail::SpreadMissingLabel);
+            };
+            let match_num = state.counts[dom as usize].unwrap_or(0);
+            let skew =
+                i64::from(match_num) + i64::from(state.self_match) - i64::from(state.min_match);
+            if skew > i64::from(c.max_skew) {
+                return Some(Fail::SpreadSkew);
+            }
+        }
+        // The twin's VCN-native IP check.
+        if ips.free_pod_ips(node) == 0 {
+            return Some(Fail::NoPodIp);
+        }
+        None
+    }
+}
+
+/// True when the node matches the pod's nodeSelector and required node affinity.
+fn matches_selection(rs: &ReplicaSet, selects_nodes: bool, node: &Node) -> bool {
+    !selects_nodes || rs.template.matches_node_selection(&node.name, &node.labels)
+}
+
+/// True when no node can fail the constraint's inclusion policies.
+fn includes_every_node(c: &SpreadConstraint, selects_nodes: bool) -> bool {
+    (c.node_affinity_policy == InclusionPolicy::Ignore || !selects_nodes)
+        && c.node_taints_policy == InclusionPolicy::Ignore
+}
+
+/// True when `node` passes a constraint's node inclusion policies.
+fn included(rs: &ReplicaSet, selects_nodes: bool, c: &SpreadConstraint, node: &Node) -> bool {
+    (c.node_affinity_policy == InclusionPolicy::Ignore
+        || matches_selection(rs, selects_nodes, node))
+        && (c.node_taints_policy == InclusionPolicy::Ignore
+            || tolerates_all_schedule_taints(rs, node))
 }
 
 fn tolerates_all_schedule_taints(rs: &ReplicaSet, node: &Node) -> bool {
@@ -279,29 +478,57 @@ fn tolerates_all_schedule_taints(rs: &ReplicaSet, node: &Node) -> bool {
     .is_none()
 }
 
-/// True when `node` passes a constraint's node inclusion policies.
-fn included(rs: &ReplicaSet, c: &SpreadConstraint, node: &Node) -> bool {
-    (c.node_affinity_policy == InclusionPolicy::Ignore
-        || rs.template.matches_node_selection(&node.name, &node.labels))
-        && (c.node_taints_policy == InclusionPolicy::Ignore
-            || tolerates_all_schedule_taints(rs, node))
+/// Per node: true when it has every topology key of `constraints`.
+fn all_keys_mask(
+    cluster: &KubeCluster,
+    constraints: &[(SpreadConstraint, super::cluster::SelectorId)],
+) -> Vec<bool> {
+    let mut mask = vec![true; cluster.nodes.len()];
+    for (c, _) in constraints {
+        let (per_node, _) = cluster.domains_ref(&c.topology_key);
+        for (m, d) in mask.iter_mut().zip(per_node) {
+            *m &= d.is_some();
+        }
+    }
+    mask
 }
 
 /// PodTopologySpread PreFilter: matching pods per domain over eligible nodes and the global minimum.
-fn pre_filter_spread(cluster: &KubeCluster, rs: &ReplicaSet) -> Vec<HardState> {
-    let keys: Vec<&str> = rs
+fn pre_filter_spread(
+    cluster: &KubeCluster,
+    rs: &ReplicaSet,
+    selects_nodes: bool,
+) -> Vec<HardState> {
+    let every_node_has_keys = rs
         .hard_spread
         .iter()
-        .map(|(c, _)| c.topology_key.as_str())
-        .collect();
+        .all(|(c, _)| cluster.all_nodes_have(&c.topology_key));
+    let has_all_keys = if every_node_has_keys {
+        Vec::new()
+    } else {
+        all_keys_mask(cluster, &rs.hard_spread)
+    };
     rs.hard_spread
         .iter()
         .map(|(c, sel)| {
             let (per_node, names) = cluster.domains_ref(&c.topology_key);
             let mut counts: Vec<Option<u32>> = vec![None; names.len()];
+            if every_node_has_keys && includes_every_node(c, selects_nodes) {
+                // Every node is eligible: the per-domain totals are the counts.
+                counts = cluster
+                    .domain_totals(*sel, &c.topology_key)
+                    .iter()
+                    .map(|t| Some(*t))
+                    .collect();
+            }
             for (i, node) in cluster.nodes.iter().enumerate() {
+                if every_node_has_keys && includes_every_node(c, selects_nodes) {
+                    break;
+                }
                 let Some(dom) = per_node[i] else { continue };
-                if !keys.iter().all(|k| node.labels.contains_key(*k)) || !included(rs, c, node) {
+                if !(every_node_has_keys || has_all_keys[i])
+                    || !included(rs, selects_nodes, c, node)
+                {
                     continue;
                 }
                 let slot = counts[dom as usize].get_or_insert(0);
@@ -324,124 +551,34 @@ fn pre_filter_spread(cluster: &KubeCluster, rs: &ReplicaSet) -> Vec<HardState> {
         .collect()
 }
 
-/// Runs the filter plugins on one node; `None` when it passes.
-fn filter_node(
-    cluster: &KubeCluster,
-    rs: &ReplicaSet,
-    id: NodeId,
-    hard: &[HardState],
-    ips: &dyn IpAvailability,
-) -> Option<NodeFailure> {
-    let node = cluster.node(id);
-    let t = &rs.template;
-    let fail = |plugin, reasons: Vec<String>, code| {
-        Some(NodeFailure {
-            plugin,
-            reasons,
-            code,
-        })
-    };
-    // NodeUnschedulable
-    if node.unschedulable {
-        let cordon = Taint {
-            key: TAINT_UNSCHEDULABLE.into(),
-            value: String::new(),
-            effect: TaintEffect::NoSchedule,
+fn fit_error(cluster: &KubeCluster, num_all_nodes: usize, failures: &[(NodeId, Fail)]) -> FitError {
+    // Count distinct verdicts first (taints by key and value), then word each once.
+    let mut verdicts: BTreeMap<(u8, &str, &str, [bool; 3]), (Fail, NodeId, usize)> =
+        BTreeMap::new();
+    for (id, f) in failures {
+        let key = match *f {
+            Fail::Taint(i) => {
+                let t = &cluster.node(*id).taints[i];
+                (1, t.key.as_str(), t.value.as_str(), [false; 3])
+            }
+            Fail::Resources { pods, cpu, memory } => (2, "", "", [pods, cpu, memory]),
+            other => (3 + other.rank(), "", "", [false; 3]),
         };
-        if !t.tolerations.iter().any(|tol| tol.tolerates(&cordon)) {
-            return fail(
-                "NodeUnschedulable",
-                vec!["node(s) were unschedulable".into()],
-                FailureCode::Unresolvable,
-            );
-        }
+        verdicts.entry(key).or_insert((*f, *id, 0)).2 += 1;
     }
-    // TaintToleration
-    if let Some(taint) = first_untolerated(
-        &node.taints,
-        &t.tolerations,
-        &[TaintEffect::NoSchedule, TaintEffect::NoExecute],
-    ) {
-        let reason = format!(
-            "node(s) had untolerated taint {{{}: {}}}",
-            taint.key, taint.value
-        );
-        return fail("TaintToleration", vec![reason], FailureCode::Unresolvable);
-    }
-    // NodeAffinity (nodeSelector and required terms)
-    if !t.matches_node_selection(&node.name, &node.labels) {
-        return fail(
-            "NodeAffinity",
-            vec!["node(s) didn't match Pod's node affinity/selector".into()],
-            FailureCode::Unresolvable,
-        );
-    }
-    // NodeResourcesFit
-    let mut reasons = Vec::new();
-    if node.pods.len() as u64 + 1 > u64::from(node.allocatable_pods) {
-        reasons.push("Too many pods".to_string());
-    }
-    let (cpu, mem) = (t.cpu_request_m(), t.memory_request());
-    if cpu > 0 && cpu > node.allocatable_cpu_m.saturating_sub(node.requested_cpu_m) {
-        reasons.push("Insufficient cpu".to_string());
-    }
-    if mem > 0
-        && mem
-            > node
-                .allocatable_memory
-                .saturating_sub(node.requested_memory)
-    {
-        reasons.push("Insufficient memory".to_string());
-    }
-    if !reasons.is_empty() {
-        return fail("NodeResourcesFit", reasons, FailureCode::Unschedulable);
-    }
-    // PodTopologySpread
-    for ((c, _), state) in rs.hard_spread.iter().zip(hard) {
-        let (per_node, _) = cluster.domains_ref(&c.topology_key);
-        let Some(dom) = per_node[id.0 as usize] else {
-            let r = "node(s) didn't match pod topology spread constraints (missing required label)";
-            return fail(
-                "PodTopologySpread",
-                vec![r.into()],
-                FailureCode::Unresolvable,
-            );
-        };
-        let match_num = state.counts[dom as usize].unwrap_or(0);
-        let skew = i64::from(match_num) + i64::from(state.self_match) - i64::from(state.min_match);
-        if skew > i64::from(c.max_skew) {
-            let r = "node(s) didn't match pod topology spread constraints";
-            return fail(
-                "PodTopologySpread",
-                vec![r.into()],
-                FailureCode::Unschedulable,
-            );
-        }
-    }
-    // The twin's VCN-native IP check.
-    if ips.free_pod_ips(node) == 0 {
-        return fail(
-            "VcnPodIp",
-            vec![REASON_NO_POD_IP.into()],
-            FailureCode::Unresolvable,
-        );
-    }
-    None
-}
-
-fn fit_error(num_all_nodes: usize, failures: &[(NodeId, NodeFailure)]) -> FitError {
     let mut reasons = BTreeMap::new();
     let mut preemption = BTreeMap::new();
-    for (_, f) in failures {
-        for r in &f.reasons {
-            *reasons.entry(r.clone()).or_insert(0) += 1;
+    for (f, id, count) in verdicts.into_values() {
+        let d = f.describe(cluster.node(id));
+        for r in d.reasons {
+            *reasons.entry(r).or_insert(0) += count;
         }
-        let p = match f.code {
+        let p = match d.code {
             // Every pod has priority 0, so a dry run finds no lower-priority victim.
             FailureCode::Unschedulable => "No preemption victims found for incoming pod",
             FailureCode::Unresolvable => "Preemption is not helpful for scheduling",
         };
-        *preemption.entry(p.to_string()).or_insert(0) += 1;
+        *preemption.entry(p.to_string()).or_insert(0) += count;
     }
     FitError {
         num_all_nodes,
@@ -467,7 +604,8 @@ fn default_normalize(raw: &[i64], reverse: bool) -> Vec<i64> {
         .collect()
 }
 
-fn score_nodes(cluster: &KubeCluster, rs: &ReplicaSet, feasible: &[NodeId]) -> Vec<NodeScore> {
+fn score_nodes(cycle: &Cycle<'_>, feasible: &[NodeId]) -> Vec<NodeScore> {
+    let (cluster, rs) = (cycle.cluster, cycle.rs);
     let t = &rs.template;
     // TaintToleration: untolerated PreferNoSchedule taints (only effect-less or PreferNoSchedule tolerations count).
     let prefer_tols: Vec<_> = t
@@ -506,7 +644,7 @@ fn score_nodes(cluster: &KubeCluster, rs: &ReplicaSet, feasible: &[NodeId]) -> V
         })
         .collect();
     let affinity = default_normalize(&affinity_raw, false);
-    let spread = score_spread(cluster, rs, feasible);
+    let spread = score_spread(cycle, feasible);
     let (pod_nz_cpu, pod_nz_mem) = super::cluster::nonzero_requests(t);
     let (pod_cpu, pod_mem) = (t.cpu_request_m(), t.memory_request());
     let best_effort = pod_cpu == 0 && pod_mem == 0;
@@ -554,29 +692,32 @@ fn score_nodes(cluster: &KubeCluster, rs: &ReplicaSet, feasible: &[NodeId]) -> V
 }
 
 /// PodTopologySpread PreScore + Score + NormalizeScore over the feasible nodes.
-fn score_spread(cluster: &KubeCluster, rs: &ReplicaSet, feasible: &[NodeId]) -> Vec<i64> {
+fn score_spread(cycle: &Cycle<'_>, feasible: &[NodeId]) -> Vec<i64> {
+    let (cluster, rs) = (cycle.cluster, cycle.rs);
     let soft = &rs.soft_spread;
     if soft.is_empty() {
         return vec![0; feasible.len()];
     }
     let require_all = !rs.soft_spread_is_system_default;
-    let has_all_keys = |node: &Node| {
-        soft.iter()
-            .all(|(c, _)| node.labels.contains_key(&c.topology_key))
+    let has_all_keys = if require_all {
+        all_keys_mask(cluster, soft)
+    } else {
+        vec![true; cluster.nodes.len()]
     };
     let ignored: Vec<bool> = feasible
         .iter()
-        .map(|id| require_all && !has_all_keys(cluster.node(*id)))
+        .map(|id| require_all && !has_all_keys[id.0 as usize])
         .collect();
     let considered = ignored.iter().filter(|i| !**i).count();
-    // Per constraint: domain counts (non-hostname) and the normalizing weight.
-    let per_constraint: Vec<(Option<Vec<Option<u32>>>, f64)> = soft
+    // Per constraint: each node's domain, domain counts (non-hostname) and the normalizing weight.
+    type PerConstraint<'a> = (&'a [Option<u32>], Option<Vec<Option<u32>>>, f64);
+    let per_constraint: Vec<PerConstraint<'_>> = soft
         .iter()
         .map(|(c, sel)| {
-            if c.topology_key == LABEL_HOSTNAME {
-                return (None, ((considered + 2) as f64).ln());
-            }
             let (per_node, names) = cluster.domains_ref(&c.topology_key);
+            if c.topology_key == LABEL_HOSTNAME {
+                return (per_node.as_slice(), None, ((considered + 2) as f64).ln());
+            }
             let mut counts: Vec<Option<u32>> = vec![None; names.len()];
             for (id, ign) in feasible.iter().zip(&ignored) {
                 if let (false, Some(d)) = (*ign, per_node[id.0 as usize]) {
@@ -584,18 +725,32 @@ fn score_spread(cluster: &KubeCluster, rs: &ReplicaSet, feasible: &[NodeId]) -> 
                 }
             }
             let size = counts.iter().flatten().count();
+            let all_keys = !require_all
+                || soft
+                    .iter()
+                    .all(|(c, _)| cluster.all_nodes_have(&c.topology_key));
+            if all_keys && includes_every_node(c, cycle.selects_nodes) {
+                // Every node counts: take the per-domain totals for the domains in play.
+                let totals = cluster.domain_totals(*sel, &c.topology_key);
+                for (slot, t) in counts.iter_mut().zip(totals) {
+                    if let Some(v) = slot {
+                        *v = *t;
+                    }
+                }
+                return (per_node.as_slice(), Some(counts), ((size + 2) as f64).ln());
+            }
             for (i, node) in cluster.nodes.iter().enumerate() {
                 let Some(d) = per_node[i] else { continue };
                 if counts[d as usize].is_none()
-                    || (require_all && !has_all_keys(node))
-                    || !included(rs, c, node)
+                    || (require_all && !has_all_keys[i])
+                    || !included(rs, cycle.selects_nodes, c, node)
                 {
                     continue;
                 }
                 *counts[d as usize].as_mut().expect("checked above") +=
                     cluster.spread.counts[sel.0 as usize][i];
             }
-            (Some(counts), ((size + 2) as f64).ln())
+            (per_node.as_slice(), Some(counts), ((size + 2) as f64).ln())
         })
         .collect();
     let raw: Vec<Option<i64>> = feasible
@@ -606,16 +761,14 @@ fn score_spread(cluster: &KubeCluster, rs: &ReplicaSet, feasible: &[NodeId]) -> 
                 return None;
             }
             let mut score = 0.0;
-            for ((c, sel), (counts, w)) in soft.iter().zip(&per_constraint) {
+            for ((c, sel), (per_node, counts, w)) in soft.iter().zip(&per_constraint) {
                 let cnt = match counts {
+                    None if per_node[id.0 as usize].is_none() => continue,
                     None => cluster.spread.counts[sel.0 as usize][id.0 as usize],
-                    Some(counts) => {
-                        let (per_node, _) = cluster.domains_ref(&c.topology_key);
-                        match per_node[id.0 as usize] {
-                            Some(d) => counts[d as usize].unwrap_or(0),
-                            None => continue,
-                        }
-                    }
+                    Some(counts) => match per_node[id.0 as usize] {
+                        Some(d) => counts[d as usize].unwrap_or(0),
+                        None => continue,
+                    },
                 };
                 score += f64::from(cnt) * w + f64::from(c.max_skew.saturating_sub(1));
             }
