@@ -217,10 +217,13 @@ pub struct World {
     leftover_scheduled: bool,
     flush_scheduled: bool,
     version: u64,
-    equivalence: Option<(RsId, u64, Arc<FitError>)>,
+    /// Per ReplicaSet: the FitError of its last failed attempt and the cluster
+    /// version it was computed at. Pods of one ReplicaSet share their spec, and a
+    /// failed attempt changes nothing, so the verdict holds until the version moves.
+    equivalence: BTreeMap<RsId, (u64, Arc<FitError>)>,
     names: RandomStream,
     startup_rng: RandomStream,
-    pod_names: BTreeSet<String>,
+    pod_names: BTreeSet<(RsId, u32)>,
     failures: BTreeMap<u32, Vec<NodeId>>,
     external_ips: BTreeMap<SubnetId, Vec<u32>>,
     deployment_by_name: BTreeMap<String, usize>,
@@ -278,7 +281,7 @@ impl World {
             leftover_scheduled: false,
             flush_scheduled: false,
             version: 0,
-            equivalence: None,
+            equivalence: BTreeMap::new(),
             pod_names: BTreeSet::new(),
             failures: BTreeMap::new(),
             external_ips: BTreeMap::new(),
@@ -511,7 +514,7 @@ impl World {
             soft_spread: Vec::new(),
             soft_spread_is_system_default: false,
             matches: Vec::new(),
-            active: Vec::new(),
+            active: BTreeSet::new(),
             pending: 0,
         };
         let id = self.kube.add_replica_set(rs, &system_default_constraints());
@@ -545,7 +548,7 @@ impl World {
         }
         if have > want {
             // getPodsToDelete ranks: unassigned < assigned, not ready < ready, newer first.
-            let mut victims = self.kube.rs(rs).active.clone();
+            let mut victims: Vec<PodId> = self.kube.rs(rs).active.iter().copied().collect();
             victims.sort_by_key(|p| {
                 let pod = self.kube.pod(*p);
                 (
@@ -564,11 +567,18 @@ impl World {
     fn fresh_pod_name(&mut self, rs: RsId) -> String {
         // generateName: `<rs-name>-` + 5 characters of utilrand's alphabet.
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        let base = self.kube.rs(rs).name.clone();
         loop {
-            let name = format!("{base}-{}", self.names.string_from(ALPHABET, 5));
-            if self.pod_names.insert(name.clone()) {
-                return name;
+            let suffix = self.names.string_from(ALPHABET, 5);
+            // Names are unique per ReplicaSet prefix; remember (rs, suffix) compactly.
+            let packed = suffix.bytes().fold(0u32, |acc, b| {
+                acc * ALPHABET.len() as u32
+                    + ALPHABET
+                        .iter()
+                        .position(|x| *x == b)
+                        .expect("drawn from the alphabet") as u32
+            });
+            if self.pod_names.insert((rs, packed)) {
+                return format!("{}-{suffix}", self.kube.rs(rs).name);
             }
         }
     }
@@ -623,8 +633,8 @@ impl World {
         }
         let rs = self.kube.pod(pod).rs;
         let explain = self.explain.contains(&self.kube.pod(pod).name);
-        let cached = match &self.equivalence {
-            Some((r, v, e)) if *r == rs && *v == self.version && !explain => Some(Arc::clone(e)),
+        let cached = match self.equivalence.get(&rs) {
+            Some((v, e)) if *v == self.version && !explain => Some(Arc::clone(e)),
             _ => None,
         };
         let result = match cached {
@@ -659,7 +669,7 @@ impl World {
                     self.kube.pods[pod.0 as usize].unschedulable = Some(e.clone());
                     self.now_log(LogRecord::PodUnschedulable(pod));
                 }
-                self.equivalence = Some((rs, self.version, e));
+                self.equivalence.insert(rs, (self.version, e));
                 let now = self.now();
                 self.unschedulable.insert(pod, now);
                 self.arm_leftover_flush();

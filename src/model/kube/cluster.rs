@@ -178,8 +178,8 @@ pub struct ReplicaSet {
     pub soft_spread_is_system_default: bool,
     /// Registered selectors this RS's pods match (for the per-node counts).
     pub matches: Vec<SelectorId>,
-    /// Active pods (not terminating, not deleted).
-    pub active: Vec<PodId>,
+    /// Active pods (not terminating, not deleted), in creation order.
+    pub active: BTreeSet<PodId>,
     /// Active pods not yet bound to a node.
     pub pending: u32,
 }
@@ -427,7 +427,7 @@ impl KubeCluster {
         rs.soft_spread = soft;
         rs.soft_spread_is_system_default = system_default;
         rs.matches = Vec::new();
-        rs.active = Vec::new();
+        rs.active = BTreeSet::new();
         rs.pending = 0;
         self.replica_sets.push(rs);
         self.refresh_matches();
@@ -493,7 +493,7 @@ impl KubeCluster {
             attempts: 0,
         });
         let r = &mut self.replica_sets[rs.0 as usize];
-        r.active.push(id);
+        r.active.insert(id);
         r.pending += 1;
         id
     }
@@ -542,7 +542,7 @@ impl KubeCluster {
         p.deleted_at = Some(now);
         let (rs_id, node) = (p.rs, p.node.expect("a starting or running pod has a node"));
         let rs = &mut self.replica_sets[rs_id.0 as usize];
-        remove_one(&mut rs.active, pod);
+        assert!(rs.active.remove(&pod), "pod missing from its ReplicaSet");
         for s in &rs.matches {
             let c = &mut self.spread.counts[s.0 as usize][node.0 as usize];
             assert!(*c > 0, "spread count underflow");
@@ -561,7 +561,7 @@ impl KubeCluster {
                 let p = &mut self.pods[pod.0 as usize];
                 p.deleted_at = Some(now);
                 let rs = &mut self.replica_sets[p.rs.0 as usize];
-                remove_one(&mut rs.active, pod);
+                assert!(rs.active.remove(&pod), "pod missing from its ReplicaSet");
                 rs.pending -= 1;
             }
             PodState::Terminating => {}

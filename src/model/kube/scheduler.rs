@@ -587,6 +587,14 @@ fn fit_error(cluster: &KubeCluster, num_all_nodes: usize, failures: &[(NodeId, F
     }
 }
 
+/// Go's `math.Round` for the non-negative scores of PodTopologySpread, without
+/// the software `round` the baseline x86-64 target falls back to.
+fn round_half_away(x: f64) -> i64 {
+    debug_assert!(x >= 0.0 && x < 9.0e15);
+    let i = x as i64;
+    if x - i as f64 >= 0.5 { i + 1 } else { i }
+}
+
 /// `DefaultNormalizeScore`: scale to 0..100 by the maximum; reversed when asked.
 fn default_normalize(raw: &[i64], reverse: bool) -> Vec<i64> {
     let max = raw.iter().copied().max().unwrap_or(0);
@@ -617,33 +625,50 @@ fn score_nodes(cycle: &Cycle<'_>, feasible: &[NodeId]) -> Vec<NodeScore> {
         })
         .cloned()
         .collect();
-    let taint_raw: Vec<i64> = feasible
-        .iter()
-        .map(|id| {
-            let node = cluster.node(*id);
-            node.taints
-                .iter()
-                .filter(|tt| {
-                    tt.effect == TaintEffect::PreferNoSchedule
-                        && !prefer_tols.iter().any(|tol| tol.tolerates(tt))
-                })
-                .count() as i64
-        })
-        .collect();
-    let taint = default_normalize(&taint_raw, true);
+    // Most clusters have no PreferNoSchedule taints and most pods no preferred
+    // terms: then every node scores the same and the per-node loops are skipped.
+    let any_prefer_taint = feasible.iter().any(|id| {
+        cluster
+            .node(*id)
+            .taints
+            .iter()
+            .any(|tt| tt.effect == TaintEffect::PreferNoSchedule)
+    });
+    let taint = if any_prefer_taint {
+        let taint_raw: Vec<i64> = feasible
+            .iter()
+            .map(|id| {
+                let node = cluster.node(*id);
+                node.taints
+                    .iter()
+                    .filter(|tt| {
+                        tt.effect == TaintEffect::PreferNoSchedule
+                            && !prefer_tols.iter().any(|tol| tol.tolerates(tt))
+                    })
+                    .count() as i64
+            })
+            .collect();
+        default_normalize(&taint_raw, true)
+    } else {
+        vec![MAX_NODE_SCORE; feasible.len()]
+    };
     // NodeAffinity: sum of the weights of matching preferred terms.
-    let affinity_raw: Vec<i64> = feasible
-        .iter()
-        .map(|id| {
-            let node = cluster.node(*id);
-            t.preferred_node_affinity
-                .iter()
-                .filter(|(_, term)| term.matches(&node.name, &node.labels))
-                .map(|(w, _)| i64::from(*w))
-                .sum()
-        })
-        .collect();
-    let affinity = default_normalize(&affinity_raw, false);
+    let affinity = if t.preferred_node_affinity.is_empty() {
+        vec![0; feasible.len()]
+    } else {
+        let affinity_raw: Vec<i64> = feasible
+            .iter()
+            .map(|id| {
+                let node = cluster.node(*id);
+                t.preferred_node_affinity
+                    .iter()
+                    .filter(|(_, term)| term.matches(&node.name, &node.labels))
+                    .map(|(w, _)| i64::from(*w))
+                    .sum()
+            })
+            .collect();
+        default_normalize(&affinity_raw, false)
+    };
     let spread = score_spread(cycle, feasible);
     let (pod_nz_cpu, pod_nz_mem) = super::cluster::nonzero_requests(t);
     let (pod_cpu, pod_mem) = (t.cpu_request_m(), t.memory_request());
@@ -772,14 +797,14 @@ fn score_spread(cycle: &Cycle<'_>, feasible: &[NodeId]) -> Vec<i64> {
                 };
                 score += f64::from(cnt) * w + f64::from(c.max_skew.saturating_sub(1));
             }
-            Some(score.round() as i64)
+            Some(round_half_away(score))
         })
         .collect();
-    let valid: Vec<i64> = raw.iter().flatten().copied().collect();
-    let (min, max) = (
-        valid.iter().copied().min().unwrap_or(0),
-        valid.iter().copied().max().unwrap_or(0),
-    );
+    let (min, max) = raw
+        .iter()
+        .flatten()
+        .fold((i64::MAX, 0i64), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+    let min = if min == i64::MAX { 0 } else { min };
     raw.iter()
         .map(|s| match s {
             None => 0,
