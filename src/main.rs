@@ -88,6 +88,7 @@ fn main() -> ExitCode {
                 seed,
                 keep_log: events,
                 explain_pods: explain,
+                check_invariants: false,
             };
             let loaded = match load(&file, &opts) {
                 Ok(l) => l,

@@ -116,6 +116,8 @@ pub struct LoadOptions {
     pub keep_log: bool,
     /// Pods to explain.
     pub explain_pods: Vec<String>,
+    /// Check the world's invariants after every instant (tests).
+    pub check_invariants: bool,
 }
 
 /// Reads, validates and sets up a scenario file.
@@ -272,6 +274,7 @@ impl Builder<'_> {
             seed,
             keep_log: opts.keep_log,
             explain_pods: opts.explain_pods.clone(),
+            check_invariants: opts.check_invariants,
             ..SimConfig::default()
         };
         if let Some(s) = &a.startup_latency {

@@ -117,6 +117,18 @@ impl Document {
         }
     }
 
+    /// The scalar written at a 1-based line and column of this document, for messages.
+    fn token_at(&self, line: usize, column: usize) -> Option<String> {
+        let text = self.text.lines().nth(line.checked_sub(1)?)?;
+        let rest = text.get(column.checked_sub(1)?..)?;
+        let token: String = rest
+            .chars()
+            .take_while(|c| !matches!(c, ',' | '}' | ']' | '#'))
+            .collect();
+        let token = token.trim();
+        (!token.is_empty() && token.len() <= 80).then(|| token.to_string())
+    }
+
     /// Deserializes the document, turning serde errors into located errors.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ScenarioError> {
         let mut path_text = String::new();
@@ -128,11 +140,16 @@ impl Document {
                 })
             });
         result.map_err(|e| {
-            let line = e
-                .location()
+            let loc = e.location();
+            let line = loc
                 .map(|l| l.line() as usize + self.line_offset)
                 .or_else(|| self.line_of(&path_text));
-            let message = first_line(&e.to_string());
+            let mut message = first_line(&e.to_string());
+            if let Some(l) = loc.filter(|_| !message.contains('`')) {
+                if let Some(found) = self.token_at(l.line() as usize, l.column() as usize) {
+                    message = format!("{message}, found `{found}`");
+                }
+            }
             ScenarioError {
                 file: self.file.clone(),
                 line,
@@ -143,9 +160,16 @@ impl Document {
     }
 }
 
-/// serde-saphyr renders a snippet after the message; keep the message line only.
+/// serde-saphyr renders a snippet after the message; keep the message line only,
+/// without its own `error:` and location prefixes (the location is printed separately).
 fn first_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or(s).trim();
+    let mut line = s.lines().next().unwrap_or(s).trim();
+    line = line.strip_prefix("error: ").unwrap_or(line);
+    if let Some(rest) = line.strip_prefix("line ") {
+        if let Some((_, msg)) = rest.split_once(": ") {
+            line = msg;
+        }
+    }
     // Drop a trailing " at line X column Y", the location is printed separately.
     match line.find(" at line ") {
         Some(i) => line[..i].to_string(),

@@ -84,6 +84,8 @@ pub struct SimConfig {
     pub explain_pods: Vec<String>,
     /// Hard limit on processed events, against runaway scenarios.
     pub max_events: u64,
+    /// Check every cross-model invariant after each instant (slow; for tests).
+    pub check_invariants: bool,
 }
 
 impl Default for SimConfig {
@@ -103,6 +105,7 @@ impl Default for SimConfig {
             keep_log: true,
             explain_pods: Vec::new(),
             max_events: 50_000_000,
+            check_invariants: false,
         }
     }
 }

@@ -419,6 +419,9 @@ impl World {
                 }
                 self.handle(ev);
             }
+            if self.cfg.check_invariants {
+                self.check_invariants();
+            }
             observer.observe(self, t);
         }
         true
