@@ -106,7 +106,7 @@ impl SimDuration {
                 .map_err(|_| format!("duration `{t}` needs a number before each unit"))?;
             digits.clear();
             let add = (n * unit_ms).round();
-            if !add.is_finite() || add < 0.0 || add > 1e15 {
+            if !add.is_finite() || !(0.0..=1e15).contains(&add) {
                 return Err(format!("duration `{t}` is out of range"));
             }
             total = total.saturating_add(add as u64);

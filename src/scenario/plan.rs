@@ -478,8 +478,8 @@ impl Builder<'_> {
                             .number,
                     ),
                 };
-                if let Some(rt) = &s.route_table {
-                    if !world
+                if let Some(rt) = &s.route_table
+                    && !world
                         .network
                         .route_tables
                         .iter()
@@ -490,7 +490,6 @@ impl Builder<'_> {
                             format!("no route table named `{rt}` in VCN {}", v.name),
                         ));
                     }
-                }
                 for (li, sl) in s.security_lists.iter().enumerate() {
                     if !world
                         .network

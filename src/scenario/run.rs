@@ -355,7 +355,7 @@ impl Observer for Judge {
     fn observe(&mut self, w: &World, now: SimTime) {
         let changed = w.log.len() != self.last_log_len;
         self.last_log_len = w.log.len();
-        let on_grid = now.as_ms() % self.sample_every == 0;
+        let on_grid = now.as_ms().is_multiple_of(self.sample_every);
         if on_grid || self.action_times.binary_search(&now).is_ok() {
             self.sample(w, now);
         }

@@ -553,7 +553,9 @@ fn pre_filter_spread(
 
 fn fit_error(cluster: &KubeCluster, num_all_nodes: usize, failures: &[(NodeId, Fail)]) -> FitError {
     // Count distinct verdicts first (taints by key and value), then word each once.
-    let mut verdicts: BTreeMap<(u8, &str, &str, [bool; 3]), (Fail, NodeId, usize)> =
+    // Key: (variant, taint key, taint value, resource flags) -> (a sample verdict, its node, count).
+    type VerdictKey<'a> = (u8, &'a str, &'a str, [bool; 3]);
+    let mut verdicts: BTreeMap<VerdictKey<'_>, (Fail, NodeId, usize)> =
         BTreeMap::new();
     for (id, f) in failures {
         let key = match *f {
@@ -590,7 +592,7 @@ fn fit_error(cluster: &KubeCluster, num_all_nodes: usize, failures: &[(NodeId, F
 /// Go's `math.Round` for the non-negative scores of PodTopologySpread, without
 /// the software `round` the baseline x86-64 target falls back to.
 fn round_half_away(x: f64) -> i64 {
-    debug_assert!(x >= 0.0 && x < 9.0e15);
+    debug_assert!((0.0..9.0e15).contains(&x));
     let i = x as i64;
     if x - i as f64 >= 0.5 { i + 1 } else { i }
 }
