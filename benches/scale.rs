@@ -21,7 +21,10 @@ fn peak_rss_mb() -> Option<f64> {
 
 #[allow(clippy::disallowed_methods)] // a benchmark measures wall time
 fn main() {
-    let runs: usize = std::env::var("OCISIM_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("OCISIM_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/scale/100k-pods-day.yaml");
     let mut walls = Vec::new();
     let mut load_walls = Vec::new();
@@ -47,7 +50,9 @@ fn main() {
     walls.sort_by(f64::total_cmp);
     load_walls.sort_by(f64::total_cmp);
     let median = walls[walls.len() / 2];
-    let peak = peak_rss_mb().map(|m| format!("{m:.0} MB")).unwrap_or_else(|| "n/a".into());
+    let peak = peak_rss_mb()
+        .map(|m| format!("{m:.0} MB"))
+        .unwrap_or_else(|| "n/a".into());
     let report = format!(
         "# 100k-pods-day bench\n\n\
          | measure | value |\n|---|---|\n\

@@ -21,7 +21,10 @@ enum Op {
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
-    prop::collection::vec(prop_oneof![3 => Just(Op::Allocate), 2 => any::<usize>().prop_map(Op::Release)], 0..400)
+    prop::collection::vec(
+        prop_oneof![3 => Just(Op::Allocate), 2 => any::<usize>().prop_map(Op::Release)],
+        0..400,
+    )
 }
 
 proptest! {
@@ -100,7 +103,9 @@ impl Observer for SkewCheck {
         let rs = w.deployment("app").expect("applied at 0").rs;
         let mut per_fd = std::collections::BTreeMap::<String, u32>::new();
         for n in &w.kube.nodes {
-            per_fd.entry(n.labels[LABEL_FAULT_DOMAIN].clone()).or_insert(0);
+            per_fd
+                .entry(n.labels[LABEL_FAULT_DOMAIN].clone())
+                .or_insert(0);
         }
         for p in &w.kube.rs(rs).active {
             let pod = w.kube.pod(*p);
@@ -111,11 +116,22 @@ impl Observer for SkewCheck {
         }
         let skew = per_fd.values().max().unwrap() - per_fd.values().min().unwrap();
         self.worst = self.worst.max(skew);
-        assert!(skew <= self.max_skew, "skew {skew} > maxSkew {}: {per_fd:?}", self.max_skew);
+        assert!(
+            skew <= self.max_skew,
+            "skew {skew} > maxSkew {}: {per_fd:?}",
+            self.max_skew
+        );
     }
 }
 
-fn spread_scenario(nodes: u32, pods_per_node: u32, replicas: u32, max_skew: u32, fds: &[u8], seed: u64) -> String {
+fn spread_scenario(
+    nodes: u32,
+    pods_per_node: u32,
+    replicas: u32,
+    max_skew: u32,
+    fds: &[u8],
+    seed: u64,
+) -> String {
     let fd_list: Vec<String> = fds.iter().map(|f| format!("FAULT-DOMAIN-{f}")).collect();
     format!(
         r#"name: prop

@@ -484,12 +484,12 @@ impl Builder<'_> {
                         .route_tables
                         .iter()
                         .any(|r| r.vcn == vcn && &r.name == rt)
-                    {
-                        return Err(self.err(
-                            &format!("{sp}.route_table"),
-                            format!("no route table named `{rt}` in VCN {}", v.name),
-                        ));
-                    }
+                {
+                    return Err(self.err(
+                        &format!("{sp}.route_table"),
+                        format!("no route table named `{rt}` in VCN {}", v.name),
+                    ));
+                }
                 for (li, sl) in s.security_lists.iter().enumerate() {
                     if !world
                         .network

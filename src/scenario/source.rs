@@ -146,9 +146,10 @@ impl Document {
                 .or_else(|| self.line_of(&path_text));
             let mut message = first_line(&e.to_string());
             if let Some(l) = loc.filter(|_| !message.contains('`'))
-                && let Some(found) = self.token_at(l.line() as usize, l.column() as usize) {
-                    message = format!("{message}, found `{found}`");
-                }
+                && let Some(found) = self.token_at(l.line() as usize, l.column() as usize)
+            {
+                message = format!("{message}, found `{found}`");
+            }
             ScenarioError {
                 file: self.file.clone(),
                 line,
@@ -165,9 +166,10 @@ fn first_line(s: &str) -> String {
     let mut line = s.lines().next().unwrap_or(s).trim();
     line = line.strip_prefix("error: ").unwrap_or(line);
     if let Some(rest) = line.strip_prefix("line ")
-        && let Some((_, msg)) = rest.split_once(": ") {
-            line = msg;
-        }
+        && let Some((_, msg)) = rest.split_once(": ")
+    {
+        line = msg;
+    }
     // Drop a trailing " at line X column Y", the location is printed separately.
     match line.find(" at line ") {
         Some(i) => line[..i].to_string(),

@@ -555,8 +555,7 @@ fn fit_error(cluster: &KubeCluster, num_all_nodes: usize, failures: &[(NodeId, F
     // Count distinct verdicts first (taints by key and value), then word each once.
     // Key: (variant, taint key, taint value, resource flags) -> (a sample verdict, its node, count).
     type VerdictKey<'a> = (u8, &'a str, &'a str, [bool; 3]);
-    let mut verdicts: BTreeMap<VerdictKey<'_>, (Fail, NodeId, usize)> =
-        BTreeMap::new();
+    let mut verdicts: BTreeMap<VerdictKey<'_>, (Fail, NodeId, usize)> = BTreeMap::new();
     for (id, f) in failures {
         let key = match *f {
             Fail::Taint(i) => {
@@ -618,14 +617,13 @@ fn score_nodes(cycle: &Cycle<'_>, feasible: &[NodeId]) -> Vec<NodeScore> {
     let (cluster, rs) = (cycle.cluster, cycle.rs);
     let t = &rs.template;
     // TaintToleration: untolerated PreferNoSchedule taints (only effect-less or PreferNoSchedule tolerations count).
-    let prefer_tols: Vec<_> = t
+    let prefer_tols: Vec<&crate::model::kube::selector::Toleration> = t
         .tolerations
         .iter()
         .filter(|tol| {
             tol.effect
                 .is_none_or(|e| e == TaintEffect::PreferNoSchedule)
         })
-        .cloned()
         .collect();
     // Most clusters have no PreferNoSchedule taints and most pods no preferred
     // terms: then every node scores the same and the per-node loops are skipped.
