@@ -342,6 +342,7 @@ impl World {
                 allocatable_pods: cap.pods.min(self.oke.limits.pods_per_virtual_node),
                 requested_cpu_m: 0,
                 requested_memory: 0,
+                resource_version: 0,
                 nonzero_cpu_m: 0,
                 nonzero_memory: 0,
                 pods: Vec::new(),

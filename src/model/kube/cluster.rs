@@ -90,6 +90,8 @@ pub struct Node {
     pub requested_cpu_m: u64,
     /// Sum of the memory requests of pods on the node.
     pub requested_memory: u64,
+    /// Bumped whenever the requested resources change (for score caches).
+    pub resource_version: u64,
     /// Requests with the scheduler's non-zero defaults (100m, 200Mi) for scoring.
     pub nonzero_cpu_m: u64,
     /// Memory counterpart of `nonzero_cpu_m`.
@@ -518,6 +520,7 @@ impl KubeCluster {
         let n = &mut self.nodes[node.0 as usize];
         n.pods.push(pod);
         n.requested_cpu_m += cpu;
+        n.resource_version += 1;
         n.requested_memory += mem;
         n.nonzero_cpu_m += nz_cpu;
         n.nonzero_memory += nz_mem;
@@ -577,6 +580,7 @@ impl KubeCluster {
         let n = &mut self.nodes[node.0 as usize];
         remove_one(&mut n.pods, pod);
         n.requested_cpu_m -= cpu;
+        n.resource_version += 1;
         n.requested_memory -= mem;
         n.nonzero_cpu_m -= nz_cpu;
         n.nonzero_memory -= nz_mem;

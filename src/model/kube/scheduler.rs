@@ -133,6 +133,11 @@ pub struct Scheduler {
     config: SchedulerConfig,
     next_start: usize,
     rng: RandomStream,
+    /// `[rs][node]`: the node's resource version and its NodeResourcesFit and
+    /// BalancedAllocation scores for that ReplicaSet's pods. Both depend only on
+    /// the node's requested resources and the pod's, so they are reused until
+    /// something binds to or leaves the node.
+    resource_scores: Vec<Vec<Option<(u64, i64, i64)>>>,
 }
 
 /// The pod-subnet check the twin adds: a virtual node can place a pod only if
@@ -160,6 +165,7 @@ impl Scheduler {
             config,
             next_start: 0,
             rng,
+            resource_scores: Vec::new(),
         }
     }
 
@@ -206,11 +212,12 @@ impl Scheduler {
         // Failures are kept cheap (a Copy verdict); they become messages only
         // when no node fits or the attempt is explained.
         let mut failures: Vec<(NodeId, Fail)> = Vec::new();
-        for i in 0..n {
+        // Walk the node order from `start`, wrapping once (no modulo per node).
+        let order = cluster.node_order[start..].iter().chain(&cluster.node_order[..start]);
+        for &id in order {
             if feasible.len() >= to_find {
                 break;
             }
-            let id = cluster.node_order[(start + i) % n];
             match cycle.filter(id, ips) {
                 None => feasible.push(id),
                 Some(f) => failures.push((id, f)),
@@ -237,7 +244,13 @@ impl Scheduler {
             }
             feasible[0]
         } else {
-            let scores = score_nodes(&cycle, &feasible);
+            let rs_index = cluster.pod(pod).rs.0 as usize;
+            if self.resource_scores.len() <= rs_index {
+                self.resource_scores.resize(rs_index + 1, Vec::new());
+            }
+            let cache = &mut self.resource_scores[rs_index];
+            cache.resize(cluster.nodes.len(), None);
+            let scores = score_nodes(&cycle, &feasible, cache);
             let best = scores
                 .iter()
                 .map(|s| s.total)
@@ -613,7 +626,11 @@ fn default_normalize(raw: &[i64], reverse: bool) -> Vec<i64> {
         .collect()
 }
 
-fn score_nodes(cycle: &Cycle<'_>, feasible: &[NodeId]) -> Vec<NodeScore> {
+fn score_nodes(
+    cycle: &Cycle<'_>,
+    feasible: &[NodeId],
+    resource_cache: &mut [Option<(u64, i64, i64)>],
+) -> Vec<NodeScore> {
     let (cluster, rs) = (cycle.cluster, cycle.rs);
     let t = &rs.template;
     // TaintToleration: untolerated PreferNoSchedule taints (only effect-less or PreferNoSchedule tolerations count).
@@ -678,29 +695,13 @@ fn score_nodes(cycle: &Cycle<'_>, feasible: &[NodeId]) -> Vec<NodeScore> {
         .enumerate()
         .map(|(i, id)| {
             let node = cluster.node(*id);
-            let least = |req: u64, cap: u64| -> i64 {
-                if cap == 0 || req > cap {
-                    0
-                } else {
-                    ((cap - req) * 100 / cap) as i64
+            let (fit, balanced) = match resource_cache[id.0 as usize] {
+                Some((v, fit, balanced)) if v == node.resource_version => (fit, balanced),
+                _ => {
+                    let (fit, balanced) = resource_scores(node, (pod_nz_cpu, pod_nz_mem), (pod_cpu, pod_mem), best_effort);
+                    resource_cache[id.0 as usize] = Some((node.resource_version, fit, balanced));
+                    (fit, balanced)
                 }
-            };
-            let fit = (least(node.nonzero_cpu_m + pod_nz_cpu, node.allocatable_cpu_m)
-                + least(node.nonzero_memory + pod_nz_mem, node.allocatable_memory))
-                / 2;
-            let balanced = if best_effort {
-                0
-            } else {
-                let frac = |req: u64, cap: u64| {
-                    if cap == 0 {
-                        1.0
-                    } else {
-                        (req as f64 / cap as f64).min(1.0)
-                    }
-                };
-                let fc = frac(node.requested_cpu_m + pod_cpu, node.allocatable_cpu_m);
-                let fm = frac(node.requested_memory + pod_mem, node.allocatable_memory);
-                ((1.0 - (fc - fm).abs() / 2.0) * 100.0) as i64
             };
             let total = 3 * taint[i] + 2 * affinity[i] + 2 * spread[i] + fit + balanced;
             NodeScore {
@@ -714,6 +715,38 @@ fn score_nodes(cycle: &Cycle<'_>, feasible: &[NodeId]) -> Vec<NodeScore> {
             }
         })
         .collect()
+}
+
+/// NodeResourcesFit (LeastAllocated, with the scheduler's non-zero request
+/// defaults) and NodeResourcesBalancedAllocation (actual requests) of one node.
+fn resource_scores(node: &Node, pod_nonzero: (u64, u64), pod: (u64, u64), best_effort: bool) -> (i64, i64) {
+    let (pod_nz_cpu, pod_nz_mem) = pod_nonzero;
+    let (pod_cpu, pod_mem) = pod;
+    let least = |req: u64, cap: u64| -> i64 {
+        if cap == 0 || req > cap {
+            0
+        } else {
+            ((cap - req) * 100 / cap) as i64
+        }
+    };
+    let fit = (least(node.nonzero_cpu_m + pod_nz_cpu, node.allocatable_cpu_m)
+        + least(node.nonzero_memory + pod_nz_mem, node.allocatable_memory))
+        / 2;
+    let balanced = if best_effort {
+        0
+    } else {
+        let frac = |req: u64, cap: u64| {
+            if cap == 0 {
+                1.0
+            } else {
+                (req as f64 / cap as f64).min(1.0)
+            }
+        };
+        let fc = frac(node.requested_cpu_m + pod_cpu, node.allocatable_cpu_m);
+        let fm = frac(node.requested_memory + pod_mem, node.allocatable_memory);
+        ((1.0 - (fc - fm).abs() / 2.0) * 100.0) as i64
+    };
+    (fit, balanced)
 }
 
 /// PodTopologySpread PreScore + Score + NormalizeScore over the feasible nodes.
