@@ -2,16 +2,16 @@
 //! (docs/k8s-facts.md): PodTopologySpread details, FitError wording, node
 //! lifecycle disruption states, and the labels OKE puts on virtual nodes.
 
-use ocisim::kernel::SimTime;
-use ocisim::model::kube::cluster::{
-    LABEL_FAULT_DOMAIN, LABEL_HOSTNAME, LABEL_REGION, LABEL_ZONE, PodState,
-};
+mod common;
+
+use common::{ALL_FDS, Small, pods_per_fd};
+use ocisim::model::kube::cluster::{LABEL_FAULT_DOMAIN, LABEL_HOSTNAME, LABEL_REGION, LABEL_ZONE};
 use ocisim::scenario::plan::{LoadOptions, Loaded, load_text};
 use ocisim::scenario::run::run;
 use ocisim::sim::World;
 
-/// A 1-AD region (ca-toronto-1) with `nodes` virtual nodes over `fds`, one
-/// Deployment `app` whose pod spec is `pod_spec` (YAML lines at 6 spaces), and a timeline.
+/// The shared small scenario with the given node count, FDs, replicas, pod
+/// spec lines, timeline and duration.
 fn scenario(
     nodes: u32,
     fds: &str,
@@ -20,39 +20,16 @@ fn scenario(
     timeline: &str,
     duration: &str,
 ) -> String {
-    format!(
-        r#"name: t
-region: ca-toronto-1
-duration: {duration}
-seed: 3
-network:
-  vcns:
-    - name: v
-      cidr_blocks: [10.0.0.0/16]
-      subnets: [{{name: s, cidr: 10.0.0.0/20}}]
-cluster:
-  name: c
-  vcn: v
-  virtual_node_pools:
-    - name: p
-      size: {nodes}
-      placements: [{{availability_domain: AD-1, fault_domains: [{fds}], subnet: s}}]
-      pod_configuration: {{shape: Pod.Standard.E4.Flex, subnet: s}}
-timeline:
-{timeline}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: app}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: app}}}}
-  template:
-    metadata: {{labels: {{app: app}}}}
-    spec:
-{pod_spec}      containers: [{{name: app, image: x, resources: {{limits: {{cpu: 250m, memory: 256Mi}}}}}}]
-"#
-    )
+    Small {
+        nodes,
+        fds,
+        replicas,
+        pod_spec,
+        timeline,
+        duration,
+        ..Small::default()
+    }
+    .text()
 }
 
 fn load(text: &str) -> Loaded {
@@ -65,25 +42,6 @@ fn load(text: &str) -> Loaded {
 
 fn run_to_end(text: &str) -> World {
     run(load(text)).1
-}
-
-fn pods_per_fd(w: &World) -> Vec<u32> {
-    let rs = w.deployment("app").unwrap().rs;
-    let mut counts = std::collections::BTreeMap::<String, u32>::new();
-    for n in &w.kube.nodes {
-        counts
-            .entry(n.labels[LABEL_FAULT_DOMAIN].clone())
-            .or_insert(0);
-    }
-    for p in &w.kube.rs(rs).active {
-        let pod = w.kube.pod(*p);
-        if matches!(pod.state, PodState::Starting | PodState::Running) {
-            *counts
-                .get_mut(&w.kube.node(pod.node.unwrap()).labels[LABEL_FAULT_DOMAIN])
-                .unwrap() += 1;
-        }
-    }
-    counts.into_values().collect()
 }
 
 fn pending_messages(w: &World) -> Vec<String> {
@@ -125,14 +83,7 @@ fn min_domains_forces_a_global_minimum_of_zero() {
     // Three domains exist but minDomains is 4: the global minimum is 0, so with
     // maxSkew 1 each FD takes one pod and the rest stay Pending.
     let spread = FD_SPREAD.replace("maxSkew: 1,", "maxSkew: 1, minDomains: 4,");
-    let w = run_to_end(&scenario(
-        3,
-        "FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3",
-        5,
-        &spread,
-        "  []",
-        "10m",
-    ));
+    let w = run_to_end(&scenario(3, ALL_FDS, 5, &spread, "  []", "10m"));
     assert_eq!(pods_per_fd(&w), [1, 1, 1]);
     let msgs = pending_messages(&w);
     assert_eq!(msgs.len(), 2);
@@ -144,14 +95,7 @@ fn min_domains_forces_a_global_minimum_of_zero() {
         msgs[0]
     );
     // Without minDomains all five fit: [2, 2, 1] in some order.
-    let w = run_to_end(&scenario(
-        3,
-        "FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3",
-        5,
-        FD_SPREAD,
-        "  []",
-        "10m",
-    ));
+    let w = run_to_end(&scenario(3, ALL_FDS, 5, FD_SPREAD, "  []", "10m"));
     let mut per = pods_per_fd(&w);
     per.sort();
     assert_eq!(per, [1, 2, 2]);
@@ -164,24 +108,10 @@ fn node_affinity_policy_honor_ignores_excluded_domains() {
     // With Ignore, FD-3 counts with 0 pods and holds the global minimum at 0: only 1+1 fit.
     let affinity = "      affinity:\n        nodeAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n            nodeSelectorTerms:\n              - matchExpressions: [{key: oci.oraclecloud.com/fault-domain, operator: In, values: [FAULT-DOMAIN-1, FAULT-DOMAIN-2]}]\n";
     let honor = format!("{affinity}{FD_SPREAD}");
-    let w = run_to_end(&scenario(
-        3,
-        "FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3",
-        4,
-        &honor,
-        "  []",
-        "10m",
-    ));
+    let w = run_to_end(&scenario(3, ALL_FDS, 4, &honor, "  []", "10m"));
     assert_eq!(pods_per_fd(&w), [2, 2, 0]);
     let ignore = honor.replace("maxSkew: 1,", "maxSkew: 1, nodeAffinityPolicy: Ignore,");
-    let w = run_to_end(&scenario(
-        3,
-        "FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3",
-        4,
-        &ignore,
-        "  []",
-        "10m",
-    ));
+    let w = run_to_end(&scenario(3, ALL_FDS, 4, &ignore, "  []", "10m"));
     assert_eq!(pods_per_fd(&w), [1, 1, 0]);
     let msgs = pending_messages(&w);
     assert_eq!(msgs.len(), 2);
@@ -197,7 +127,7 @@ fn node_taints_policy_honor_unblocks_the_spread_after_an_fd_loss() {
     // The spread-blocks scenario, with nodeTaintsPolicy Honor: the tainted FD no
     // longer counts as a domain, so the replacements fit in FD-2 and FD-3.
     let timeline = "  - {at: 10m, fault_domain_outage: {availability_domain: AD-1, fault_domain: FAULT-DOMAIN-1}}";
-    let fds = "FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3";
+    let fds = ALL_FDS;
     let w = run_to_end(&scenario(3, fds, 6, FD_SPREAD, timeline, "30m"));
     assert_eq!(pods_per_fd(&w), [0, 2, 2]);
     assert_eq!(pending_messages(&w).len(), 2);
@@ -232,14 +162,16 @@ fn fit_error_reasons_sort_as_strings() {
     );
 }
 
-/// Times at which the first and last pod eviction happened, from the log.
-fn evictions(w: &World) -> Vec<SimTime> {
-    w.log
+/// The distinct instants (in ms) at which pods were evicted, from the log.
+fn eviction_times(w: &World) -> Vec<u64> {
+    let times: std::collections::BTreeSet<u64> = w
+        .log
         .records()
         .iter()
         .filter(|(_, r)| matches!(r, ocisim::sim::log::LogRecord::PodEvicted(_)))
-        .map(|(t, _)| *t)
-        .collect()
+        .map(|(t, _)| t.as_ms())
+        .collect();
+    times.into_iter().collect()
 }
 
 fn keep_log(text: &str) -> World {
@@ -254,20 +186,11 @@ fn keep_log(text: &str) -> World {
 #[test]
 fn one_fd_of_nine_nodes_is_tainted_one_node_per_10s_and_evicted_300s_later() {
     let timeline = "  - {at: 10m, fault_domain_outage: {availability_domain: AD-1, fault_domain: FAULT-DOMAIN-1}}";
-    let w = keep_log(&scenario(
-        9,
-        "FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3",
-        9,
-        "",
-        timeline,
-        "30m",
-    ));
-    let ev = evictions(&w);
-    assert!(!ev.is_empty());
+    let w = keep_log(&scenario(9, ALL_FDS, 9, "", timeline, "30m"));
+    let distinct = eviction_times(&w);
+    assert!(!distinct.is_empty());
     // Failure at 600 s; last lease renewal at 600 s; NotReady at the first 5 s
     // monitor tick after 650 s (655 s); first taint at once, then 10 s apart.
-    let distinct: std::collections::BTreeSet<u64> = ev.iter().map(|t| t.as_ms()).collect();
-    let distinct: Vec<u64> = distinct.into_iter().collect();
     assert_eq!(distinct[0], 655_000 + 300_000, "{distinct:?}");
     for pair in distinct.windows(2) {
         assert_eq!(pair[1] - pair[0], 10_000, "{distinct:?}");
@@ -279,33 +202,16 @@ fn a_partially_disrupted_small_zone_stops_evicting() {
     // Two FDs of three lost: 6 of 9 nodes not ready (> 2 and >= 55%) in a zone of
     // 9 nodes (<= 50): the rate drops to 0 and no pod is evicted.
     let timeline = "  - {at: 10m, fault_domain_outage: {availability_domain: AD-1, fault_domain: FAULT-DOMAIN-1}}\n  - {at: 10m, fault_domain_outage: {availability_domain: AD-1, fault_domain: FAULT-DOMAIN-2}}";
-    let w = keep_log(&scenario(
-        9,
-        "FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3",
-        9,
-        "",
-        timeline,
-        "1h",
-    ));
-    assert!(evictions(&w).is_empty());
+    let w = keep_log(&scenario(9, ALL_FDS, 9, "", timeline, "1h"));
+    assert!(eviction_times(&w).is_empty());
     let rs = w.deployment("app").unwrap().rs;
     assert_eq!(w.ready_by_rs[rs.0 as usize], 3);
     // The same loss with a large-cluster threshold below the zone size evicts at 0.01/s.
-    let t = scenario(
-        9,
-        "FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3",
-        9,
-        "",
-        timeline,
-        "1h",
-    )
-    .replace(
+    let t = scenario(9, ALL_FDS, 9, "", timeline, "1h").replace(
         "seed: 3",
         "seed: 3\nassumptions: {large_cluster_size_threshold: 5}",
     );
-    let ev = evictions(&keep_log(&t));
-    let distinct: std::collections::BTreeSet<u64> = ev.iter().map(|t| t.as_ms()).collect();
-    let distinct: Vec<u64> = distinct.into_iter().collect();
+    let distinct = eviction_times(&keep_log(&t));
     assert!(distinct.len() >= 2, "{distinct:?}");
     assert_eq!(
         distinct[1] - distinct[0],
@@ -319,15 +225,8 @@ fn when_every_zone_is_down_nothing_is_evicted() {
     // A 1-AD region has one zone: an AD outage fully disrupts every zone, so the
     // controller assumes a control-plane network problem and evicts nothing.
     let timeline = "  - {at: 10m, ad_outage: {availability_domain: AD-1}, duration: 20m}";
-    let w = keep_log(&scenario(
-        3,
-        "FAULT-DOMAIN-1, FAULT-DOMAIN-2, FAULT-DOMAIN-3",
-        6,
-        "",
-        timeline,
-        "1h",
-    ));
-    assert!(evictions(&w).is_empty());
+    let w = keep_log(&scenario(3, ALL_FDS, 6, "", timeline, "1h"));
+    assert!(eviction_times(&w).is_empty());
     let rs = w.deployment("app").unwrap().rs;
     assert_eq!(
         w.ready_by_rs[rs.0 as usize], 6,

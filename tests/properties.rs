@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 
+mod common;
+
 use ocisim::kernel::SimTime;
 use ocisim::model::cidr::{IpPool, Ipv4Cidr};
-use ocisim::model::kube::cluster::{LABEL_FAULT_DOMAIN, PodState};
 use ocisim::model::network::{Network, NetworkLimits, SubnetSpec};
 use ocisim::scenario::plan::{LoadOptions, load_text};
 use ocisim::sim::{Observer, World};
@@ -100,21 +101,8 @@ struct SkewCheck {
 impl Observer for SkewCheck {
     fn observe(&mut self, w: &World, _now: SimTime) {
         w.check_invariants();
-        let rs = w.deployment("app").expect("applied at 0").rs;
-        let mut per_fd = std::collections::BTreeMap::<String, u32>::new();
-        for n in &w.kube.nodes {
-            per_fd
-                .entry(n.labels[LABEL_FAULT_DOMAIN].clone())
-                .or_insert(0);
-        }
-        for p in &w.kube.rs(rs).active {
-            let pod = w.kube.pod(*p);
-            if matches!(pod.state, PodState::Starting | PodState::Running) {
-                let node = w.kube.node(pod.node.unwrap());
-                *per_fd.get_mut(&node.labels[LABEL_FAULT_DOMAIN]).unwrap() += 1;
-            }
-        }
-        let skew = per_fd.values().max().unwrap() - per_fd.values().min().unwrap();
+        let per_fd = common::pods_per_fd(w);
+        let skew = per_fd.iter().max().unwrap() - per_fd.iter().min().unwrap();
         self.worst = self.worst.max(skew);
         assert!(
             skew <= self.max_skew,
@@ -133,41 +121,21 @@ fn spread_scenario(
     seed: u64,
 ) -> String {
     let fd_list: Vec<String> = fds.iter().map(|f| format!("FAULT-DOMAIN-{f}")).collect();
-    format!(
-        r#"name: prop
-region: ca-toronto-1
-duration: 10m
-seed: {seed}
-limits: {{pods_per_virtual_node: {pods_per_node}}}
-network:
-  vcns:
-    - name: v
-      cidr_blocks: [10.0.0.0/16]
-      subnets: [{{name: s, cidr: 10.0.0.0/20}}]
-cluster:
-  name: c
-  vcn: v
-  virtual_node_pools:
-    - name: p
-      size: {nodes}
-      placements: [{{availability_domain: AD-1, fault_domains: [{fds}], subnet: s}}]
-      pod_configuration: {{shape: Pod.Standard.E3.Flex, subnet: s}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: app}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: app}}}}
-  template:
-    metadata: {{labels: {{app: app}}}}
-    spec:
-      topologySpreadConstraints:
-        - {{maxSkew: {max_skew}, topologyKey: oci.oraclecloud.com/fault-domain, whenUnsatisfiable: DoNotSchedule, labelSelector: {{matchLabels: {{app: app}}}}}}
-      containers: [{{name: app, image: x}}]
-"#,
-        fds = fd_list.join(", ")
-    )
+    let spread = format!(
+        "      topologySpreadConstraints:\n        - {{maxSkew: {max_skew}, topologyKey: oci.oraclecloud.com/fault-domain, whenUnsatisfiable: DoNotSchedule, labelSelector: {{matchLabels: {{app: app}}}}}}\n"
+    );
+    let limits = format!("limits: {{pods_per_virtual_node: {pods_per_node}}}");
+    common::Small {
+        nodes,
+        fds: &fd_list.join(", "),
+        replicas,
+        pod_spec: &spread,
+        duration: "10m",
+        seed,
+        extra: &limits,
+        ..common::Small::default()
+    }
+    .text()
 }
 
 proptest! {

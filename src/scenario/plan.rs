@@ -225,7 +225,7 @@ impl Builder<'_> {
         let shapes = self.build_cluster(&mut world)?;
         let deployments = self.read_deployments(manifests, &shapes)?;
         let failures = self.build_timeline(&mut world, &deployments, duration)?;
-        let expectations = self.expectations(&world, &deployments, &failures, duration)?;
+        let expectations = self.expectations(&deployments, &failures, duration)?;
         for (_, e) in &expectations {
             match e {
                 super::plan::Expectation::ReadyReplicas { after, until, .. }
@@ -751,11 +751,6 @@ impl Builder<'_> {
         let mut applied_later: BTreeMap<&str, SimTime> = BTreeMap::new();
         let mut failures = Vec::new();
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
-        let mut replicas: BTreeMap<&str, u32> = deployments
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.replicas))
-            .collect();
-        let _ = &mut replicas;
         for (i, e) in self.sf.timeline.iter().enumerate() {
             let p = format!("timeline[{i}]");
             let at = SimTime::ZERO + self.dur(&format!("{p}.at"), &e.at)?;
@@ -1013,7 +1008,6 @@ impl Builder<'_> {
 
     fn expectations(
         &self,
-        world: &World,
         deployments: &BTreeMap<String, DeploymentSpec>,
         failures: &[FailurePlan],
         duration: SimDuration,
@@ -1190,7 +1184,6 @@ impl Builder<'_> {
             } else {
                 unreachable!("exactly one kind was checked above")
             };
-            let _ = world;
             out.push((label, exp));
         }
         Ok(out)

@@ -213,7 +213,9 @@ impl Scheduler {
         // when no node fits or the attempt is explained.
         let mut failures: Vec<(NodeId, Fail)> = Vec::new();
         // Walk the node order from `start`, wrapping once (no modulo per node).
-        let order = cluster.node_order[start..].iter().chain(&cluster.node_order[..start]);
+        let order = cluster.node_order[start..]
+            .iter()
+            .chain(&cluster.node_order[..start]);
         for &id in order {
             if feasible.len() >= to_find {
                 break;
@@ -524,35 +526,34 @@ fn pre_filter_spread(
     rs.hard_spread
         .iter()
         .map(|(c, sel)| {
-            let (per_node, names) = cluster.domains_ref(&c.topology_key);
-            let mut counts: Vec<Option<u32>> = vec![None; names.len()];
-            if every_node_has_keys && includes_every_node(c, selects_nodes) {
+            let counts = if every_node_has_keys && includes_every_node(c, selects_nodes) {
                 // Every node is eligible: the per-domain totals are the counts.
-                counts = cluster
+                cluster
                     .domain_totals(*sel, &c.topology_key)
                     .iter()
                     .map(|t| Some(*t))
-                    .collect();
-            }
-            for (i, node) in cluster.nodes.iter().enumerate() {
-                if every_node_has_keys && includes_every_node(c, selects_nodes) {
-                    break;
+                    .collect()
+            } else {
+                let (per_node, names) = cluster.domains_ref(&c.topology_key);
+                let mut counts: Vec<Option<u32>> = vec![None; names.len()];
+                for (i, node) in cluster.nodes.iter().enumerate() {
+                    let Some(dom) = per_node[i] else { continue };
+                    if (every_node_has_keys || has_all_keys[i])
+                        && included(rs, selects_nodes, c, node)
+                    {
+                        *counts[dom as usize].get_or_insert(0) +=
+                            cluster.spread.counts[sel.0 as usize][i];
+                    }
                 }
-                let Some(dom) = per_node[i] else { continue };
-                if !(every_node_has_keys || has_all_keys[i])
-                    || !included(rs, selects_nodes, c, node)
-                {
-                    continue;
-                }
-                let slot = counts[dom as usize].get_or_insert(0);
-                *slot += cluster.spread.counts[sel.0 as usize][i];
-            }
-            let present: Vec<u32> = counts.iter().flatten().copied().collect();
+                counts
+            };
+            let present = counts.iter().flatten().count();
+            // The global minimum is 0 while fewer domains than minDomains are eligible.
             let min_domains = c.min_domains.unwrap_or(1) as usize;
-            let min_match = if present.len() < min_domains {
+            let min_match = if present < min_domains {
                 0
             } else {
-                present.iter().copied().min().unwrap_or(0)
+                counts.iter().flatten().copied().min().unwrap_or(0)
             };
             let self_match = u32::from(c.selects(&rs.template.labels));
             HardState {
@@ -698,7 +699,12 @@ fn score_nodes(
             let (fit, balanced) = match resource_cache[id.0 as usize] {
                 Some((v, fit, balanced)) if v == node.resource_version => (fit, balanced),
                 _ => {
-                    let (fit, balanced) = resource_scores(node, (pod_nz_cpu, pod_nz_mem), (pod_cpu, pod_mem), best_effort);
+                    let (fit, balanced) = resource_scores(
+                        node,
+                        (pod_nz_cpu, pod_nz_mem),
+                        (pod_cpu, pod_mem),
+                        best_effort,
+                    );
                     resource_cache[id.0 as usize] = Some((node.resource_version, fit, balanced));
                     (fit, balanced)
                 }
@@ -719,7 +725,12 @@ fn score_nodes(
 
 /// NodeResourcesFit (LeastAllocated, with the scheduler's non-zero request
 /// defaults) and NodeResourcesBalancedAllocation (actual requests) of one node.
-fn resource_scores(node: &Node, pod_nonzero: (u64, u64), pod: (u64, u64), best_effort: bool) -> (i64, i64) {
+fn resource_scores(
+    node: &Node,
+    pod_nonzero: (u64, u64),
+    pod: (u64, u64),
+    best_effort: bool,
+) -> (i64, i64) {
     let (pod_nz_cpu, pod_nz_mem) = pod_nonzero;
     let (pod_cpu, pod_mem) = pod;
     let least = |req: u64, cap: u64| -> i64 {
