@@ -947,10 +947,15 @@ impl Builder<'_> {
             .collect();
         applies.sort_by_key(|(t, d)| (*t, d.name.clone()));
         for (t, d) in applies {
-            let label = format!(
-                "apply Deployment {}/{} ({} replicas)",
-                d.namespace, d.name, d.replicas
-            );
+            let size = d
+                .template
+                .size
+                .map(|s| {
+                    let warn = if s.request_differs_from_limit { "; request != limit, sized by the limit" } else { "" };
+                    format!(", each pod {} OCPU / {} GB{warn}", s.ocpus, s.memory_gb)
+                })
+                .unwrap_or_default();
+            let label = format!("apply Deployment {}/{} ({} replicas{size})", d.namespace, d.name, d.replicas);
             world.schedule_action(t, label, Action::ApplyDeployment(Box::new(d.clone())));
         }
         Ok(failures)
