@@ -87,9 +87,10 @@ fn main() -> ExitCode {
             let opts = LoadOptions {
                 seed,
                 keep_log: events,
-                explain_pods: explain,
+                explain_pods: explain.clone(),
                 check_invariants: false,
             };
+            let opts_explain = explain;
             let loaded = match load(&file, &opts) {
                 Ok(l) => l,
                 Err(e) => {
@@ -108,6 +109,24 @@ fn main() -> ExitCode {
             );
             if events {
                 print!("{}", render_events(&world));
+            }
+            for pod in &opts_explain {
+                if !world
+                    .explained
+                    .iter()
+                    .any(|a| &world.kube.pod(a.pod).name == pod)
+                {
+                    eprintln!(
+                        "warning: --explain {pod}: no scheduling attempt of a pod with that name"
+                    );
+                }
+            }
+            if !report.completed {
+                eprintln!(
+                    "the run stopped at the event limit before its end; reproduce with: {}",
+                    report.reproduce
+                );
+                return ExitCode::from(1);
             }
             if report.failed > 0 {
                 eprintln!(

@@ -22,6 +22,9 @@ use crate::model::kube::selector::{
 use crate::model::oke::rules::{PodFeatures, check_pod, check_workload_kind};
 use crate::sim::world::DeploymentSpec;
 
+/// The most replicas one Deployment may ask for (a limit against runaway files).
+pub const MAX_REPLICAS: u32 = 1_000_000;
+
 /// The `apiVersion` and `kind` of a manifest, read first to pick the type.
 #[derive(Debug, Deserialize)]
 struct TypeMeta {
@@ -76,8 +79,11 @@ fn deployment_spec(doc: &Document, d: Deployment) -> Result<DeploymentSpec, Scen
         .spec
         .ok_or_else(|| doc.error("spec", "a Deployment needs a spec"))?;
     let replicas = spec.replicas.unwrap_or(1);
-    if replicas < 0 {
-        return Err(doc.error("spec.replicas", "replicas must not be negative"));
+    if !(0..=MAX_REPLICAS as i32).contains(&replicas) {
+        return Err(doc.error(
+            "spec.replicas",
+            format!("replicas must be between 0 and {MAX_REPLICAS}"),
+        ));
     }
     let selector = label_selector(doc, "spec.selector", &spec.selector)?;
     let tmpl_meta = spec.template.metadata.clone().unwrap_or_default();

@@ -23,6 +23,9 @@ use crate::model::topology::{FaultDomain, Topology};
 use crate::sim::world::{Action, DeploymentSpec, FailureScope};
 use crate::sim::{SimConfig, StartupLatency, World};
 
+/// The largest virtual node pool the twin accepts (a limit against runaway files).
+pub const MAX_POOL_SIZE: u32 = 10_000;
+
 /// The default seed of a run without `--seed` or a `seed:` in the file.
 pub const DEFAULT_SEED: u64 = 42;
 
@@ -688,6 +691,10 @@ impl Builder<'_> {
                     ));
                 }
             }
+            if p.size > MAX_POOL_SIZE {
+                let msg = format!("a pool holds at most {MAX_POOL_SIZE} virtual nodes in the twin");
+                return Err(self.err(&format!("{pp}.size"), msg));
+            }
             let pool = VirtualNodePool {
                 id: world.mint.regional("virtualnodepool"),
                 name: p.name.clone(),
@@ -883,6 +890,12 @@ impl Builder<'_> {
                         format!("Deployment `{}` is only applied at {t}", s.deployment),
                     ));
                 }
+                if s.replicas > super::manifest::MAX_REPLICAS {
+                    return Err(self.err(
+                        &format!("{p}.scale.replicas"),
+                        format!("replicas must be at most {}", super::manifest::MAX_REPLICAS),
+                    ));
+                }
                 world.schedule_action(
                     at,
                     format!("scale {} to {}", s.deployment, s.replicas),
@@ -951,11 +964,18 @@ impl Builder<'_> {
                 .template
                 .size
                 .map(|s| {
-                    let warn = if s.request_differs_from_limit { "; request != limit, sized by the limit" } else { "" };
+                    let warn = if s.request_differs_from_limit {
+                        "; request != limit, sized by the limit"
+                    } else {
+                        ""
+                    };
                     format!(", each pod {} OCPU / {} GB{warn}", s.ocpus, s.memory_gb)
                 })
                 .unwrap_or_default();
-            let label = format!("apply Deployment {}/{} ({} replicas{size})", d.namespace, d.name, d.replicas);
+            let label = format!(
+                "apply Deployment {}/{} ({} replicas{size})",
+                d.namespace, d.name, d.replicas
+            );
             world.schedule_action(t, label, Action::ApplyDeployment(Box::new(d.clone())));
         }
         Ok(failures)

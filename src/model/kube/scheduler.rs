@@ -71,6 +71,10 @@ impl fmt::Display for FitError {
     /// pod topology spread constraints. preemption: 0/9 nodes are available: 3 Preemption is not
     /// helpful for scheduling, 6 No preemption victims found for incoming pod..`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.num_all_nodes == 0 {
+            // ErrNoNodesAvailable: the scheduler fails before any plugin runs.
+            return f.write_str("no nodes available to schedule pods");
+        }
         write!(f, "0/{} nodes are available:", self.num_all_nodes)?;
         if !self.reasons.is_empty() {
             write!(f, " {}.", Self::histogram(&self.reasons))?;
