@@ -5,6 +5,7 @@
 
 pub mod cidr;
 pub mod kube;
+pub mod load;
 pub mod network;
 pub mod ocid;
 pub mod oke;

@@ -66,6 +66,9 @@ pub struct ScenarioFile {
     /// Extra manifest files (paths relative to the scenario file).
     #[serde(default)]
     pub manifest_files: Vec<String>,
+    /// Load offered to Deployments.
+    #[serde(default)]
+    pub load: Vec<LoadFile>,
     /// Timed actions and failures.
     #[serde(default)]
     pub timeline: Vec<TimelineEntry>,
@@ -521,6 +524,56 @@ pub struct RecoveryFile {
     /// Expect the run to end unrecovered instead.
     #[serde(default)]
     pub never: bool,
+}
+
+/// Load offered to one Deployment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadFile {
+    /// The Deployment that serves it.
+    pub deployment: String,
+    /// CPU time one request costs (e.g. `25ms` of one core).
+    pub cpu_per_request: DurationText,
+    /// Working set per pod (a quantity such as `300Mi`); default: the memory request.
+    pub memory_per_pod: Option<String>,
+    /// The request rate over time.
+    pub profile: ProfileFile,
+}
+
+/// A load profile: `kind` and the fields that kind uses.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    /// `constant`, `step`, `ramp`, `diurnal`, `spike` or `trace`.
+    pub kind: String,
+    /// constant: the rate.
+    pub rps: Option<f64>,
+    /// step, ramp: the first rate.
+    pub from: Option<f64>,
+    /// step, ramp: the final rate.
+    pub to: Option<f64>,
+    /// step, spike: when.
+    pub at: Option<DurationText>,
+    /// ramp: start.
+    pub start: Option<DurationText>,
+    /// ramp: end.
+    pub end: Option<DurationText>,
+    /// diurnal: lowest rate.
+    pub min: Option<f64>,
+    /// diurnal: highest rate.
+    pub max: Option<f64>,
+    /// diurnal: period (default 24h).
+    pub period: Option<DurationText>,
+    /// diurnal: time of the peak (default 14h).
+    pub peak_at: Option<DurationText>,
+    /// spike: rate outside the spike.
+    pub base: Option<f64>,
+    /// spike: rate during the spike.
+    pub peak: Option<f64>,
+    /// spike: length.
+    pub duration: Option<DurationText>,
+    /// trace: a CSV file (`seconds,rps` per line, header optional), relative to the scenario.
+    pub file: Option<String>,
 }
 
 /// Report settings.

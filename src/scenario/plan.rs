@@ -12,6 +12,7 @@ use crate::kernel::{SimDuration, SimTime};
 use crate::model::cidr::Ipv4Cidr;
 use crate::model::kube::cluster::{LABEL_FAULT_DOMAIN, LABEL_HOSTNAME, LABEL_ZONE};
 use crate::model::kube::selector::{Taint, TaintEffect};
+use crate::model::load::LoadProfile;
 use crate::model::network::{
     Direction, GatewayKind, Network, NetworkLimits, RouteRule, SecurityRule, SubnetId, SubnetSpec,
 };
@@ -163,12 +164,19 @@ pub fn load_text(
         })?;
         manifest_docs.extend(split_documents(&p.display().to_string(), &t));
     }
-    Builder { doc: head, sf: &sf }.build(&manifest_docs, opts)
+    Builder {
+        doc: head,
+        sf: &sf,
+        base,
+    }
+    .build(&manifest_docs, opts)
 }
 
 struct Builder<'a> {
     doc: &'a Document,
     sf: &'a ScenarioFile,
+    /// Directory that relative paths in the file are resolved against.
+    base: Option<&'a Path>,
 }
 
 impl Builder<'_> {
@@ -227,6 +235,7 @@ impl Builder<'_> {
         self.build_network(&mut world)?;
         let shapes = self.build_cluster(&mut world)?;
         let deployments = self.read_deployments(manifests, &shapes)?;
+        self.build_loads(&mut world, &deployments, duration)?;
         let failures = self.build_timeline(&mut world, &deployments, duration)?;
         let expectations = self.expectations(&deployments, &failures, duration)?;
         for (_, e) in &expectations {
@@ -748,6 +757,173 @@ impl Builder<'_> {
         Ok(out)
     }
 
+    fn build_loads(
+        &self,
+        world: &mut World,
+        deployments: &BTreeMap<String, DeploymentSpec>,
+        duration: SimDuration,
+    ) -> Result<(), ScenarioError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, l) in self.sf.load.iter().enumerate() {
+            let p = format!("load[{i}]");
+            if !deployments.contains_key(&l.deployment) {
+                return Err(self.err(
+                    &format!("{p}.deployment"),
+                    format!("no Deployment named `{}` among the manifests", l.deployment),
+                ));
+            }
+            if !seen.insert(l.deployment.as_str()) {
+                return Err(self.err(
+                    &format!("{p}.deployment"),
+                    format!("Deployment `{}` already has a load", l.deployment),
+                ));
+            }
+            let cpu = self.dur(&format!("{p}.cpu_per_request"), &l.cpu_per_request)?;
+            let memory_per_pod = match &l.memory_per_pod {
+                None => None,
+                Some(q) => Some(
+                    parse_bytes(&k8s_openapi::apimachinery::pkg::api::resource::Quantity(
+                        q.clone(),
+                    ))
+                    .map_err(|e| self.err(&format!("{p}.memory_per_pod"), e))?,
+                ),
+            };
+            let profile = self.profile(&format!("{p}.profile"), &l.profile, duration)?;
+            world.add_load(crate::sim::metrics::WorkloadLoad {
+                deployment: l.deployment.clone(),
+                rs: None,
+                profile,
+                cpu_ms_per_request: cpu.as_ms() as f64,
+                memory_per_pod,
+            });
+        }
+        Ok(())
+    }
+
+    fn profile(
+        &self,
+        path: &str,
+        f: &file::ProfileFile,
+        duration: SimDuration,
+    ) -> Result<LoadProfile, ScenarioError> {
+        let rate = |v: Option<f64>, field: &str| -> Result<f64, ScenarioError> {
+            let v = v.ok_or_else(|| {
+                self.err(
+                    &format!("{path}.{field}"),
+                    format!("a {} profile needs `{field}`", f.kind),
+                )
+            })?;
+            if !v.is_finite() || v < 0.0 {
+                return Err(self.err(
+                    &format!("{path}.{field}"),
+                    "a rate must be a non-negative number",
+                ));
+            }
+            Ok(v)
+        };
+        let time = |v: &Option<DurationText>,
+                    field: &str,
+                    default: Option<SimDuration>|
+         -> Result<SimTime, ScenarioError> {
+            match (v, default) {
+                (Some(d), _) => Ok(SimTime::ZERO + self.dur(&format!("{path}.{field}"), d)?),
+                (None, Some(d)) => Ok(SimTime::ZERO + d),
+                (None, None) => Err(self.err(
+                    &format!("{path}.{field}"),
+                    format!("a {} profile needs `{field}`", f.kind),
+                )),
+            }
+        };
+        Ok(match f.kind.as_str() {
+            "constant" => LoadProfile::Constant {
+                rps: rate(f.rps, "rps")?,
+            },
+            "step" => LoadProfile::Step {
+                from: rate(f.from, "from")?,
+                to: rate(f.to, "to")?,
+                at: time(&f.at, "at", None)?,
+            },
+            "ramp" => {
+                let (start, end) = (time(&f.start, "start", None)?, time(&f.end, "end", None)?);
+                if end <= start {
+                    return Err(self.err(&format!("{path}.end"), "a ramp must end after it starts"));
+                }
+                LoadProfile::Ramp {
+                    from: rate(f.from, "from")?,
+                    to: rate(f.to, "to")?,
+                    start,
+                    end,
+                }
+            }
+            "diurnal" => {
+                let period = time(&f.period, "period", Some(SimDuration::from_secs(86_400)))?
+                    .since(SimTime::ZERO);
+                if period.as_ms() == 0 {
+                    return Err(self.err(
+                        &format!("{path}.period"),
+                        "the period must be greater than zero",
+                    ));
+                }
+                let (min, max) = (rate(f.min, "min")?, rate(f.max, "max")?);
+                if min > max {
+                    return Err(self.err(&format!("{path}.min"), "min must not exceed max"));
+                }
+                LoadProfile::Diurnal {
+                    min,
+                    max,
+                    period,
+                    peak_at: time(
+                        &f.peak_at,
+                        "peak_at",
+                        Some(SimDuration::from_secs(14 * 3600)),
+                    )?,
+                }
+            }
+            "spike" => {
+                let d = f.duration.as_ref().ok_or_else(|| {
+                    self.err(
+                        &format!("{path}.duration"),
+                        "a spike profile needs `duration`",
+                    )
+                })?;
+                LoadProfile::Spike {
+                    base: rate(f.base, "base")?,
+                    peak: rate(f.peak, "peak")?,
+                    at: time(&f.at, "at", None)?,
+                    duration: self.dur(&format!("{path}.duration"), d)?,
+                }
+            }
+            "trace" => {
+                let file = f.file.as_ref().ok_or_else(|| {
+                    self.err(&format!("{path}.file"), "a trace profile needs `file`")
+                })?;
+                let full = self
+                    .base
+                    .map(|b| b.join(file))
+                    .unwrap_or_else(|| file.into());
+                let text = std::fs::read_to_string(&full).map_err(|e| {
+                    self.err(
+                        &format!("{path}.file"),
+                        format!("cannot read {}: {e}", full.display()),
+                    )
+                })?;
+                LoadProfile::Trace {
+                    points: parse_trace(&text, duration).map_err(|e| {
+                        self.err(&format!("{path}.file"), format!("{}: {e}", full.display()))
+                    })?,
+                }
+            }
+            other => {
+                return Err(self.err(
+                    &format!("{path}.kind"),
+                    format!(
+                        "unknown profile `{other}` (constant, step, ramp, diurnal, spike or trace)"
+                    ),
+                ));
+            }
+        })
+    }
+
     fn build_timeline(
         &self,
         world: &mut World,
@@ -1213,6 +1389,44 @@ impl Builder<'_> {
         }
         Ok(out)
     }
+}
+
+/// Parses a CSV trace of `seconds,rps` lines (a header line is allowed).
+fn parse_trace(text: &str, duration: SimDuration) -> Result<Vec<(SimTime, f64)>, String> {
+    let mut points: Vec<(SimTime, f64)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (t, r) = line
+            .split_once(',')
+            .ok_or_else(|| format!("line {}: expected `seconds,rps`", i + 1))?;
+        let (Ok(t), Ok(r)) = (t.trim().parse::<f64>(), r.trim().parse::<f64>()) else {
+            if points.is_empty() && i == 0 {
+                continue; // a header
+            }
+            return Err(format!("line {}: `{line}` is not `seconds,rps`", i + 1));
+        };
+        if !(t.is_finite() && r.is_finite()) || t < 0.0 || r < 0.0 {
+            return Err(format!(
+                "line {}: time and rate must be non-negative",
+                i + 1
+            ));
+        }
+        let at = SimTime((t * 1000.0).round() as u64);
+        if points.last().is_some_and(|(p, _)| *p >= at) {
+            return Err(format!("line {}: times must increase", i + 1));
+        }
+        if at > SimTime::ZERO + duration {
+            break;
+        }
+        points.push((at, r));
+    }
+    if points.is_empty() {
+        return Err("the trace has no points".into());
+    }
+    Ok(points)
 }
 
 /// Resolves the topology-key shorthands `fault-domain`, `zone` and `node`.

@@ -129,6 +129,10 @@ pub struct DeploymentSample {
     pub pending: u32,
     /// Bound, non-terminating pods per `AD/FD`.
     pub per_fault_domain: BTreeMap<String, u32>,
+    /// Offered requests per second, for a Deployment under load.
+    pub offered_rps: Option<f64>,
+    /// Average CPU utilization of its Ready pods (usage / request, percent).
+    pub cpu_utilization: Option<u32>,
 }
 
 /// One failure and its recovery.
@@ -454,6 +458,10 @@ impl Report {
                 let _ = write!(header, " {:>9}", short(c));
             }
             let _ = write!(header, " {:>7} {:>7} {:>7}", "ready", "desired", "pending");
+            let loaded = d.offered_rps.is_some();
+            if loaded {
+                let _ = write!(header, " {:>9} {:>5}", "rps", "cpu%");
+            }
             let _ = writeln!(o, "{header}");
             let mut previous: Option<String> = None;
             for (i, s) in self.samples.iter().enumerate() {
@@ -469,6 +477,17 @@ impl Report {
                     );
                 }
                 let _ = write!(row, " {:>7} {:>7} {:>7}", ds.ready, ds.desired, ds.pending);
+                if loaded {
+                    let rps = ds
+                        .offered_rps
+                        .map(|r| format!("{r:.1}"))
+                        .unwrap_or_default();
+                    let cpu = ds
+                        .cpu_utilization
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "-".into());
+                    let _ = write!(row, " {rps:>9} {cpu:>5}");
+                }
                 if previous.as_deref() != Some(row.as_str()) || i + 1 == self.samples.len() {
                     let _ = writeln!(o, "  {:<12}{row}", s.at);
                 }

@@ -203,7 +203,17 @@ impl Judge {
                 for (i, c) in w.bound_by_rs_node[d.rs.0 as usize].iter().enumerate() {
                     per[self.fd_columns.0[i]] += c;
                 }
+                let ready = w.ready_by_rs[d.rs.0 as usize];
+                let load = w.metrics.load_of(d.rs);
+                let offered_rps = load.map(|l| (l.profile.rps_at(now) * 10.0).round() / 10.0);
+                let request = rs.template.cpu_request_m();
+                let cpu_utilization = (load.is_some() && ready > 0 && request > 0).then(|| {
+                    (w.metrics.cpu_per_pod(&w.kube, d.rs, ready, now) / request as f64 * 100.0)
+                        .round() as u32
+                });
                 DeploymentSample {
+                    offered_rps,
+                    cpu_utilization,
                     deployment: d.name.clone(),
                     desired: rs.replicas,
                     ready: w.ready_by_rs[d.rs.0 as usize],

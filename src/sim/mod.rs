@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod log;
+pub mod metrics;
 pub mod world;
 
 pub use config::{SimConfig, StartupLatency};

@@ -11,6 +11,7 @@ use hdrhistogram::Histogram;
 
 use super::config::SimConfig;
 use super::log::LogRecord;
+use super::metrics::{Metrics, WorkloadLoad};
 use crate::kernel::{EventLog, EventQueue, RandomStream, SeedTree, SimDuration, SimTime};
 use crate::model::kube::cluster::{
     KubeCluster, LABEL_FAULT_DOMAIN, LABEL_HOSTNAME, LABEL_POD_TEMPLATE_HASH, LABEL_REGION,
@@ -153,6 +154,7 @@ enum Ev {
     BackoffDone(PodId),
     LeftoverFlush,
     Flush,
+    MetricsScrape,
     Observe,
 }
 
@@ -203,6 +205,8 @@ pub struct World {
     pub bound_by_rs_node: Vec<Vec<u32>>,
     /// Nodes currently failed by the timeline (heartbeats stopped).
     pub failed_nodes: BTreeSet<NodeId>,
+    /// Offered load and metrics-server samples.
+    pub metrics: Metrics,
     scheduler: Scheduler,
     queue: EventQueue<Ev>,
     node_sim: Vec<NodeSim>,
@@ -268,6 +272,7 @@ impl World {
             ready_by_rs: Vec::new(),
             bound_by_rs_node: Vec::new(),
             failed_nodes: BTreeSet::new(),
+            metrics: Metrics::new(SimDuration::from_secs(15)),
             queue: EventQueue::new(),
             node_sim: Vec::new(),
             zones: Vec::new(),
@@ -393,6 +398,21 @@ impl World {
         self.queue.schedule(at, Ev::Action(idx));
     }
 
+    /// Offers `load` to a Deployment (applied now or later); metrics-server
+    /// starts scraping on its resolution grid.
+    pub fn add_load(&mut self, load: WorkloadLoad) {
+        if self.metrics.loads.is_empty() {
+            let first = self.now().next_tick_after(self.metrics.resolution);
+            self.queue.schedule(first, Ev::MetricsScrape);
+        }
+        for t in load.profile.breakpoints() {
+            if t >= self.now() {
+                self.queue.schedule(t, Ev::Observe);
+            }
+        }
+        self.metrics.loads.push(load);
+    }
+
     /// Makes sure the observer sees the world at `at` even if nothing happens then.
     pub fn schedule_observation(&mut self, at: SimTime) {
         self.queue.schedule(at, Ev::Observe);
@@ -445,6 +465,12 @@ impl World {
             Ev::Flush => {
                 self.flush_scheduled = false;
                 self.move_all_to_active();
+            }
+            Ev::MetricsScrape => {
+                let now = self.now();
+                self.metrics.scrape(&self.kube, &self.ready_by_rs, now);
+                self.queue
+                    .schedule(now + self.metrics.resolution, Ev::MetricsScrape);
             }
             Ev::Observe => {}
         }
@@ -526,6 +552,14 @@ impl World {
         self.bound_by_rs_node.push(vec![0; self.kube.nodes.len()]);
         self.deployment_by_name
             .insert(spec.name.clone(), self.deployments.len());
+        for load in self
+            .metrics
+            .loads
+            .iter_mut()
+            .filter(|l| l.deployment == spec.name)
+        {
+            load.rs = Some(id);
+        }
         self.deployments.push(Deployment {
             name: spec.name,
             namespace: spec.namespace,
