@@ -493,9 +493,7 @@ impl World {
                 replicas,
             } => {
                 let rs = self.deployment(&deployment).expect("validated at load").rs;
-                self.kube.replica_sets[rs.0 as usize].replicas = replicas;
-                self.now_log(LogRecord::Scaled(rs, replicas));
-                self.reconcile(rs);
+                self.set_replicas(rs, replicas);
             }
             Action::Fail { scope, failure } => self.fail(scope, failure),
             Action::Recover { failure } => self.recover(failure),
@@ -570,6 +568,14 @@ impl World {
     }
 
     // ----- ReplicaSet controller -----------------------------------------
+
+    /// Sets a ReplicaSet's desired replicas (a scale action or the HPA) and
+    /// lets the controller converge.
+    fn set_replicas(&mut self, rs: RsId, replicas: u32) {
+        self.kube.replica_sets[rs.0 as usize].replicas = replicas;
+        self.now_log(LogRecord::Scaled(rs, replicas));
+        self.reconcile(rs);
+    }
 
     /// Creates or deletes pods until the ReplicaSet's active pods match its replicas.
     fn reconcile(&mut self, rs: RsId) {
