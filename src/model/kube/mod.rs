@@ -2,6 +2,7 @@
 //! scheduler and the node lifecycle rules.
 
 pub mod cluster;
+pub mod hpa;
 pub mod lifecycle;
 pub mod pod;
 pub mod scheduler;
