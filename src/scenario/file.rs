@@ -456,6 +456,24 @@ pub struct ExpectationFile {
     pub pending_pods: Option<PendingCountFile>,
     /// A failure's recovery time.
     pub recovery_time: Option<RecoveryFile>,
+    /// Desired replicas (as the HPA or scale actions set them) within bounds.
+    pub replicas: Option<ReplicasFile>,
+}
+
+/// `replicas`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicasFile {
+    /// Deployment.
+    pub deployment: String,
+    /// Lowest allowed.
+    pub min: Option<u32>,
+    /// Highest allowed.
+    pub max: Option<u32>,
+    /// Window start.
+    pub after: Option<DurationText>,
+    /// Window end.
+    pub until: Option<DurationText>,
 }
 
 /// `ready_replicas`.

@@ -5,6 +5,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+
+use super::hpa_manifest::{HpaDefinition, hpa_definition};
 use k8s_openapi::api::core::v1::{
     Affinity, PodSpec, ResourceRequirements, TopologySpreadConstraint,
 };
@@ -33,8 +36,17 @@ struct TypeMeta {
     kind: Option<String>,
 }
 
+/// A manifest the twin acts on.
+#[derive(Clone, Debug)]
+pub enum Manifest {
+    /// An `apps/v1` Deployment.
+    Deployment(Box<DeploymentSpec>),
+    /// An `autoscaling/v2` HorizontalPodAutoscaler.
+    Hpa(Box<HpaDefinition>),
+}
+
 /// Reads one manifest document. `None` for kinds the twin accepts but does not model.
-pub fn read_manifest(doc: &Document) -> Result<Option<DeploymentSpec>, ScenarioError> {
+pub fn read_manifest(doc: &Document) -> Result<Option<Manifest>, ScenarioError> {
     let meta: TypeMeta = serde_saphyr::from_str(&doc.text).map_err(|e| {
         doc.error(
             "",
@@ -54,12 +66,16 @@ pub fn read_manifest(doc: &Document) -> Result<Option<DeploymentSpec>, ScenarioE
     match (api.as_str(), kind.as_str()) {
         ("apps/v1", "Deployment") => {
             let d: Deployment = doc.parse()?;
-            deployment_spec(doc, d).map(Some)
+            deployment_spec(doc, d).map(|d| Some(Manifest::Deployment(Box::new(d))))
+        }
+        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
+            let h: HorizontalPodAutoscaler = doc.parse()?;
+            hpa_definition(doc, h).map(|h| Some(Manifest::Hpa(Box::new(h))))
         }
         ("v1", "Namespace") | ("v1", "ServiceAccount") | ("v1", "ConfigMap") => Ok(None),
         _ => Err(doc.error(
             "kind",
-            format!("{api} {kind} is not modelled yet (supported: apps/v1 Deployment; v1 Namespace, ServiceAccount, ConfigMap)"),
+            format!("{api} {kind} is not modelled yet (supported: apps/v1 Deployment; autoscaling/v2 HorizontalPodAutoscaler; v1 Namespace, ServiceAccount, ConfigMap)"),
         )),
     }
 }

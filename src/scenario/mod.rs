@@ -1,4 +1,5 @@
 pub mod file;
+pub mod hpa_manifest;
 pub mod manifest;
 pub mod plan;
 pub mod report;

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::file::{self, DurationText, ScenarioFile};
-use super::manifest::{parse_bytes, parse_cpu_millis, read_manifest};
+use super::hpa_manifest::HpaDefinition;
+use super::manifest::{Manifest, parse_bytes, parse_cpu_millis, read_manifest};
 use super::source::{Document, ScenarioError, split_documents};
 use crate::kernel::{SimDuration, SimTime};
 use crate::model::cidr::Ipv4Cidr;
@@ -23,6 +24,12 @@ use crate::model::oke::{
 use crate::model::topology::{FaultDomain, Topology};
 use crate::sim::world::{Action, DeploymentSpec, FailureScope};
 use crate::sim::{SimConfig, StartupLatency, World};
+
+/// Deployments by name, and HPAs with the index of the document they came from.
+type ManifestSet = (
+    BTreeMap<String, DeploymentSpec>,
+    Vec<(usize, HpaDefinition)>,
+);
 
 /// The largest virtual node pool the twin accepts (a limit against runaway files).
 pub const MAX_POOL_SIZE: u32 = 10_000;
@@ -67,6 +74,14 @@ pub enum Expectation {
         count: u32,
         at: SimTime,
         reason: Option<String>,
+    },
+    /// Desired replicas within [min, max] at every instant in [after, until].
+    Replicas {
+        deployment: String,
+        min: u32,
+        max: u32,
+        after: SimTime,
+        until: SimTime,
     },
     /// The named failure recovers within `max`, or never.
     RecoveryTime {
@@ -234,7 +249,10 @@ impl Builder<'_> {
         );
         self.build_network(&mut world)?;
         let shapes = self.build_cluster(&mut world)?;
-        let deployments = self.read_deployments(manifests, &shapes)?;
+        let (deployments, hpas) = self.read_manifests(manifests, &shapes)?;
+        for (_, h) in hpas {
+            world.add_hpa(h.name, h.namespace, h.target, h.spec, h.has_behavior);
+        }
         self.build_loads(&mut world, &deployments, duration)?;
         let failures = self.build_timeline(&mut world, &deployments, duration)?;
         let expectations = self.expectations(&deployments, &failures, duration)?;
@@ -242,7 +260,8 @@ impl Builder<'_> {
             match e {
                 super::plan::Expectation::ReadyReplicas { after, until, .. }
                 | super::plan::Expectation::MaxPodsPerDomain { after, until, .. }
-                | super::plan::Expectation::MaxSkew { after, until, .. } => {
+                | super::plan::Expectation::MaxSkew { after, until, .. }
+                | super::plan::Expectation::Replicas { after, until, .. } => {
                     world.schedule_observation(*after);
                     world.schedule_observation(*until);
                 }
@@ -727,34 +746,60 @@ impl Builder<'_> {
         Ok(shapes)
     }
 
-    fn read_deployments(
+    /// Reads the manifests: Deployments (sized for every pool's shape) and HPAs
+    /// (each naming a Deployment of the same namespace, at most one per Deployment).
+    fn read_manifests(
         &self,
         manifests: &[Document],
         shapes: &[(&'static crate::model::oke::sizing::PodShape, String)],
-    ) -> Result<BTreeMap<String, DeploymentSpec>, ScenarioError> {
-        let mut out = BTreeMap::new();
-        for doc in manifests {
-            let Some(mut spec) = read_manifest(doc)? else {
-                continue;
-            };
-            if out.contains_key(&spec.name) {
-                return Err(doc.error(
-                    "metadata.name",
-                    format!("a Deployment named `{}` is already defined", spec.name),
-                ));
+    ) -> Result<ManifestSet, ScenarioError> {
+        let mut deployments = BTreeMap::new();
+        let mut hpas = Vec::new();
+        for (i, doc) in manifests.iter().enumerate() {
+            match read_manifest(doc)? {
+                None => {}
+                Some(Manifest::Hpa(h)) => hpas.push((i, *h)),
+                Some(Manifest::Deployment(spec)) => {
+                    let mut spec = *spec;
+                    if deployments.contains_key(&spec.name) {
+                        let msg = format!("a Deployment named `{}` is already defined", spec.name);
+                        return Err(doc.error("metadata.name", msg));
+                    }
+                    for (shape, pool) in shapes {
+                        let size = size_pod(&spec.template.containers, shape).map_err(|e| {
+                            doc.error(
+                                "spec.template.spec.containers",
+                                format!("{e} (pool `{pool}`)"),
+                            )
+                        })?;
+                        spec.template.size.get_or_insert(size);
+                    }
+                    deployments.insert(spec.name.clone(), spec);
+                }
             }
-            for (shape, pool) in shapes {
-                let size = size_pod(&spec.template.containers, shape).map_err(|e| {
-                    doc.error(
-                        "spec.template.spec.containers",
-                        format!("{e} (pool `{pool}`)"),
-                    )
-                })?;
-                spec.template.size.get_or_insert(size);
-            }
-            out.insert(spec.name.clone(), spec);
         }
-        Ok(out)
+        let mut targeted = std::collections::BTreeSet::new();
+        for (i, h) in &hpas {
+            let doc = &manifests[*i];
+            match deployments.get(&h.target) {
+                Some(d) if d.namespace == h.namespace => {}
+                _ => {
+                    let msg = format!(
+                        "no Deployment `{}` in namespace `{}` to scale",
+                        h.target, h.namespace
+                    );
+                    return Err(doc.error("spec.scaleTargetRef.name", msg));
+                }
+            }
+            if !targeted.insert(h.target.clone()) {
+                let msg = format!(
+                    "Deployment `{}` already has an HPA (two HPAs on one target fight; the controller refuses)",
+                    h.target
+                );
+                return Err(doc.error("spec.scaleTargetRef.name", msg));
+            }
+        }
+        Ok((deployments, hpas))
     }
 
     fn build_loads(
@@ -1224,12 +1269,13 @@ impl Builder<'_> {
                 e.max_pending.is_some(),
                 e.pending_pods.is_some(),
                 e.recovery_time.is_some(),
+                e.replicas.is_some(),
             ]
             .iter()
             .filter(|b| **b)
             .count();
             if count != 1 {
-                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time"));
+                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas"));
             }
             let dep = |field: &str, name: &str| -> Result<String, ScenarioError> {
                 if deployments.contains_key(name) {
@@ -1346,6 +1392,27 @@ impl Builder<'_> {
                         count: r.count,
                         at,
                         reason: r.reason_contains.clone(),
+                    },
+                )
+            } else if let Some(r) = &e.replicas {
+                let (after, until) = window("replicas", &r.after, &r.until)?;
+                if r.min.is_none() && r.max.is_none() {
+                    return Err(self.err(&format!("{p}.replicas"), "give `min`, `max` or both"));
+                }
+                let (min, max) = (r.min.unwrap_or(0), r.max.unwrap_or(u32::MAX));
+                let bounds = match (r.min, r.max) {
+                    (Some(a), Some(b)) => format!("in [{a}, {b}]"),
+                    (Some(a), None) => format!(">= {a}"),
+                    _ => format!("<= {max}"),
+                };
+                (
+                    format!("replicas {} {bounds} from {after} to {until}", r.deployment),
+                    Expectation::Replicas {
+                        deployment: dep("replicas", &r.deployment)?,
+                        min,
+                        max,
+                        after,
+                        until,
                     },
                 )
             } else if let Some(r) = &e.recovery_time {

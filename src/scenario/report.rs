@@ -56,6 +56,8 @@ pub struct Report {
     pub scheduling_latency: LatencySummary,
     /// Binding → Ready.
     pub startup_latency: LatencySummary,
+    /// HPA decisions that changed a replica count, with their inputs.
+    pub scaling: Vec<ScalingRow>,
     /// Explained scheduling attempts (`--explain`).
     pub explained: Vec<ExplainedRow>,
     /// Expectation verdicts.
@@ -193,6 +195,75 @@ impl LatencySummary {
             p90_ms: h.value_at_quantile(0.9),
             p99_ms: h.value_at_quantile(0.99),
             max_ms: h.max(),
+        }
+    }
+}
+
+/// One HPA decision that changed the replica count.
+#[derive(Debug, Serialize)]
+pub struct ScalingRow {
+    /// When.
+    pub at: String,
+    /// The HPA.
+    pub hpa: String,
+    /// Replicas before.
+    pub from: i32,
+    /// Replicas after.
+    pub to: i32,
+    /// Each metric: value against target, ratio, proposal, and the pods it set aside.
+    pub metrics: Vec<String>,
+    /// What the metrics asked for, then after stabilization.
+    pub recommendation: i32,
+    /// After the stabilization window.
+    pub stabilized: i32,
+    /// The bound or policy that capped it, if any.
+    pub limited_by: Option<String>,
+    /// The controller's event message.
+    pub reason: String,
+}
+
+impl ScalingRow {
+    /// Renders one decision.
+    pub fn from_decision(
+        hpa: &str,
+        at: crate::kernel::SimTime,
+        d: &crate::model::kube::hpa::Decision,
+    ) -> Self {
+        let metrics = d
+            .metrics
+            .iter()
+            .map(|m| {
+                let value = match (m.current_utilization, m.current_average) {
+                    (Some(u), _) => format!("{u}%"),
+                    (None, Some(a)) => format!("{a:.0}"),
+                    _ => "-".into(),
+                };
+                let proposal = match (m.replicas, &m.error) {
+                    (Some(r), _) => format!("{r} replicas"),
+                    (None, Some(e)) => format!("error: {e}"),
+                    _ => "-".into(),
+                };
+                format!(
+                    "{} {value} (ratio {}) -> {proposal}; pods ready {}, unready {}, missing {}, ignored {}",
+                    m.resource,
+                    m.ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()),
+                    m.ready_pods,
+                    m.unready_pods,
+                    m.missing_pods,
+                    m.ignored_pods
+                )
+            })
+            .collect();
+        ScalingRow {
+            at: at.to_string(),
+            hpa: hpa.to_string(),
+            from: d.current_replicas,
+            to: d.desired_replicas,
+            metrics,
+            recommendation: d.recommendation,
+            stabilized: d.stabilized,
+            limited_by: d.limited_by.clone(),
+            reason: d.reason.clone(),
         }
     }
 }
@@ -378,6 +449,25 @@ impl Report {
                     pods.join(", ")
                 };
                 let _ = writeln!(o, "  {dep}: {shown}\n    {msg}");
+            }
+        }
+        if !self.scaling.is_empty() {
+            let _ = writeln!(o, "\nScaling decisions (HPA)");
+            for r in &self.scaling {
+                let _ = writeln!(o, "  {}  {}: {} -> {} replicas", r.at, r.hpa, r.from, r.to);
+                for m in &r.metrics {
+                    let _ = writeln!(o, "      {m}");
+                }
+                let limit = r
+                    .limited_by
+                    .as_ref()
+                    .map(|l| format!("; limited by {l}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    o,
+                    "      recommended {}, stabilized {}{limit}",
+                    r.recommendation, r.stabilized
+                );
             }
         }
         let _ = writeln!(

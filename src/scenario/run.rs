@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::plan::{Expectation, Loaded};
 use super::report::{
     DeploymentSample, ExpectationResult, ExplainedRow, FailureRow, LatencySummary, NodeRow,
-    PendingRow, Report, Sample, SubnetRow, TimelineRow,
+    PendingRow, Report, Sample, ScalingRow, SubnetRow, TimelineRow,
 };
 use crate::kernel::SimTime;
 use crate::model::kube::cluster::{NodeId, PodState, RsId};
@@ -274,6 +274,20 @@ impl Judge {
                     let ready = rs.map(|r| w.ready_by_rs[r.0 as usize]).unwrap_or(0);
                     Some((ready >= *min, -i64::from(ready), format!("{ready} ready")))
                 }
+                Expectation::Replicas {
+                    deployment,
+                    min,
+                    max,
+                    after,
+                    until,
+                } if now >= *after && now <= *until => w.deployment(deployment).map(|d| {
+                    let r = w.kube.rs(d.rs).replicas;
+                    (
+                        r >= *min && r <= *max,
+                        i64::from(r),
+                        format!("{r} replicas"),
+                    )
+                }),
                 Expectation::MaxPodsPerDomain {
                     deployment,
                     key,
@@ -595,6 +609,20 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
         pending_at_end,
         scheduling_latency: LatencySummary::from_histogram(&w.scheduling_latency),
         startup_latency: LatencySummary::from_histogram(&w.startup_latency),
+        scaling: {
+            let mut rows: Vec<(crate::kernel::SimTime, usize, ScalingRow)> = w
+                .hpas
+                .iter()
+                .enumerate()
+                .flat_map(|(i, h)| {
+                    h.decisions
+                        .iter()
+                        .map(move |(t, d)| (*t, i, ScalingRow::from_decision(&h.name, *t, d)))
+                })
+                .collect();
+            rows.sort_by_key(|(t, i, _)| (*t, *i));
+            rows.into_iter().map(|(_, _, r)| r).collect()
+        },
         explained,
         expectations,
         passed,

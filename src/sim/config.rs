@@ -2,6 +2,7 @@
 
 use crate::kernel::{RandomStream, SimDuration};
 use crate::model::kube::cluster::NodeCapacity;
+use crate::model::kube::hpa::HpaConfig;
 use crate::model::kube::lifecycle::LifecycleConfig;
 use crate::model::kube::scheduler::SchedulerConfig;
 
@@ -86,6 +87,8 @@ pub struct SimConfig {
     pub max_events: u64,
     /// Check every cross-model invariant after each instant (slow; for tests).
     pub check_invariants: bool,
+    /// HPA controller flags (sync period, tolerance, readiness delays).
+    pub hpa: HpaConfig,
 }
 
 impl Default for SimConfig {
@@ -106,6 +109,7 @@ impl Default for SimConfig {
             explain_pods: Vec::new(),
             max_events: 50_000_000,
             check_invariants: false,
+            hpa: HpaConfig::default(),
         }
     }
 }

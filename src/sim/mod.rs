@@ -6,6 +6,7 @@
 //! the failures of the timeline. It must never read the wall clock or OS
 //! randomness, and every state change it makes is appended to the event log.
 
+pub mod autoscaler;
 pub mod config;
 pub mod log;
 pub mod metrics;

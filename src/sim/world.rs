@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 
+use super::autoscaler::{HpaRuntime, pod_metrics};
 use super::config::SimConfig;
 use super::log::LogRecord;
 use super::metrics::{Metrics, WorkloadLoad};
@@ -18,6 +19,7 @@ use crate::model::kube::cluster::{
     LABEL_ZONE, Node, NodeId, NodeReady, PodId, PodState, ReplicaSet, RsId, VirtualNodeInfo,
     system_default_constraints,
 };
+use crate::model::kube::hpa::{self, HpaSpec, HpaState};
 use crate::model::kube::lifecycle::{ZoneState, tainting_rate, zone_state};
 use crate::model::kube::pod::{PodTemplate, TAINT_UNREACHABLE};
 use crate::model::kube::scheduler::{Explanation, FitError, IpAvailability, Scheduler};
@@ -155,6 +157,7 @@ enum Ev {
     LeftoverFlush,
     Flush,
     MetricsScrape,
+    HpaSync(u32),
     Observe,
 }
 
@@ -207,6 +210,8 @@ pub struct World {
     pub failed_nodes: BTreeSet<NodeId>,
     /// Offered load and metrics-server samples.
     pub metrics: Metrics,
+    /// HorizontalPodAutoscalers.
+    pub hpas: Vec<HpaRuntime>,
     scheduler: Scheduler,
     queue: EventQueue<Ev>,
     node_sim: Vec<NodeSim>,
@@ -273,6 +278,7 @@ impl World {
             bound_by_rs_node: Vec::new(),
             failed_nodes: BTreeSet::new(),
             metrics: Metrics::new(SimDuration::from_secs(15)),
+            hpas: Vec::new(),
             queue: EventQueue::new(),
             node_sim: Vec::new(),
             zones: Vec::new(),
@@ -413,6 +419,63 @@ impl World {
         self.metrics.loads.push(load);
     }
 
+    /// Adds a HorizontalPodAutoscaler on Deployment `target`; it syncs every
+    /// `--horizontal-pod-autoscaler-sync-period` from the next tick on.
+    pub fn add_hpa(
+        &mut self,
+        name: String,
+        namespace: String,
+        target: String,
+        spec: HpaSpec,
+        has_behavior: bool,
+    ) {
+        let i = self.hpas.len() as u32;
+        let rs = self.deployment(&target).map(|d| d.rs);
+        self.hpas.push(HpaRuntime {
+            name,
+            namespace,
+            target,
+            rs,
+            spec,
+            has_behavior,
+            state: HpaState::default(),
+            decisions: Vec::new(),
+            syncs: 0,
+        });
+        let first = self.now().next_tick_after(self.cfg.hpa.sync_period);
+        self.queue.schedule(first, Ev::HpaSync(i));
+    }
+
+    /// One HPA sync: the controller's view of the target's pods, the decision,
+    /// and the new replica count applied through the ReplicaSet controller.
+    fn hpa_sync(&mut self, i: usize) {
+        let now = self.now();
+        self.queue
+            .schedule(now + self.cfg.hpa.sync_period, Ev::HpaSync(i as u32));
+        let Some(rs) = self.hpas[i]
+            .rs
+            .or_else(|| self.deployment(&self.hpas[i].target).map(|d| d.rs))
+        else {
+            return; // the target is not applied yet
+        };
+        self.hpas[i].rs = Some(rs);
+        let pods = pod_metrics(&self.kube, &self.metrics, rs);
+        let current = self.kube.rs(rs).replicas as i32;
+        let h = &mut self.hpas[i];
+        h.syncs += 1;
+        let decide = if h.has_behavior {
+            hpa::reconcile
+        } else {
+            hpa::reconcile_without_behavior
+        };
+        let decision = decide(&h.spec, &self.cfg.hpa, &mut h.state, current, &pods, now);
+        if decision.desired_replicas != current {
+            let desired = decision.desired_replicas.max(0) as u32;
+            h.decisions.push((now, decision));
+            self.set_replicas(rs, desired);
+        }
+    }
+
     /// Makes sure the observer sees the world at `at` even if nothing happens then.
     pub fn schedule_observation(&mut self, at: SimTime) {
         self.queue.schedule(at, Ev::Observe);
@@ -472,6 +535,7 @@ impl World {
                 self.queue
                     .schedule(now + self.metrics.resolution, Ev::MetricsScrape);
             }
+            Ev::HpaSync(i) => self.hpa_sync(i as usize),
             Ev::Observe => {}
         }
     }
