@@ -9,4 +9,5 @@ pub mod load;
 pub mod network;
 pub mod ocid;
 pub mod oke;
+pub mod pricing;
 pub mod topology;

@@ -78,6 +78,32 @@ pub struct ScenarioFile {
     /// Report settings.
     #[serde(default)]
     pub report: ReportFile,
+    /// Price overrides for the cost section.
+    #[serde(default)]
+    pub prices: PricesFile,
+}
+
+/// Price overrides (USD).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricesFile {
+    /// Per enhanced cluster per hour.
+    pub enhanced_cluster_hour: Option<f64>,
+    /// Per virtual node per hour.
+    pub virtual_node_hour: Option<f64>,
+    /// Per pod shape: `{ocpu_hour, gb_hour}`.
+    #[serde(default)]
+    pub shapes: BTreeMap<String, ShapePriceFile>,
+}
+
+/// A pod shape's prices.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapePriceFile {
+    /// Per OCPU per hour.
+    pub ocpu_hour: f64,
+    /// Per GB per hour.
+    pub gb_hour: f64,
 }
 
 /// Overrides of service limits (defaults: domain.md, Universal Credits).

@@ -21,6 +21,7 @@ use crate::model::oke::sizing::{pod_shape, size_pod};
 use crate::model::oke::{
     Cluster, ClusterType, CniType, Oke, OkeLimits, Placement, VirtualNodePool,
 };
+use crate::model::pricing::{Prices, ShapePrice};
 use crate::model::topology::{FaultDomain, Topology};
 use crate::sim::world::{Action, DeploymentSpec, FailureScope};
 use crate::sim::{SimConfig, StartupLatency, World};
@@ -124,6 +125,8 @@ pub struct Loaded {
     pub sample_every: SimDuration,
     /// The seed used.
     pub seed: u64,
+    /// Prices for the cost section.
+    pub prices: Prices,
 }
 
 /// Options a caller can set on top of the file.
@@ -296,7 +299,36 @@ impl Builder<'_> {
             failures,
             sample_every,
             seed,
+            prices: self.prices()?,
         })
+    }
+
+    fn prices(&self) -> Result<Prices, ScenarioError> {
+        let f = &self.sf.prices;
+        let mut p = Prices::default();
+        let check = |v: f64, path: &str| -> Result<f64, ScenarioError> {
+            if v.is_finite() && v >= 0.0 {
+                Ok(v)
+            } else {
+                Err(self.err(path, "a price must be a non-negative number"))
+            }
+        };
+        if let Some(v) = f.enhanced_cluster_hour {
+            p.enhanced_cluster_hour = check(v, "prices.enhanced_cluster_hour")?;
+        }
+        if let Some(v) = f.virtual_node_hour {
+            p.virtual_node_hour = check(v, "prices.virtual_node_hour")?;
+        }
+        for (name, sp) in &f.shapes {
+            let path = format!("prices.shapes.{name}");
+            pod_shape(name).map_err(|e| self.err(&path, e.to_string()))?;
+            let price = ShapePrice {
+                ocpu_hour: check(sp.ocpu_hour, &format!("{path}.ocpu_hour"))?,
+                gb_hour: check(sp.gb_hour, &format!("{path}.gb_hour"))?,
+            };
+            p.shapes.insert(name.clone(), price);
+        }
+        Ok(p)
     }
 
     fn config(&self, seed: u64, opts: &LoadOptions) -> Result<SimConfig, ScenarioError> {

@@ -56,6 +56,8 @@ pub struct Report {
     pub scheduling_latency: LatencySummary,
     /// Binding → Ready.
     pub startup_latency: LatencySummary,
+    /// What the run cost.
+    pub cost: CostRow,
     /// HPA decisions that changed a replica count, with their inputs.
     pub scaling: Vec<ScalingRow>,
     /// Explained scheduling attempts (`--explain`).
@@ -195,6 +197,42 @@ impl LatencySummary {
             p90_ms: h.value_at_quantile(0.9),
             p99_ms: h.value_at_quantile(0.99),
             max_ms: h.max(),
+        }
+    }
+}
+
+/// The bill, in USD (rounded to cents) and resource hours.
+#[derive(Debug, Serialize)]
+pub struct CostRow {
+    /// Enhanced cluster hours.
+    pub cluster_usd: f64,
+    /// Virtual node hours.
+    pub virtual_nodes_usd: f64,
+    /// Pod OCPU hours.
+    pub pod_ocpu_usd: f64,
+    /// Pod memory hours.
+    pub pod_memory_usd: f64,
+    /// Everything.
+    pub total_usd: f64,
+    /// OCPU hours consumed by pods.
+    pub ocpu_hours: f64,
+    /// GB hours consumed by pods.
+    pub gb_hours: f64,
+}
+
+impl CostRow {
+    /// Rounds a bill for the report.
+    pub fn from_bill(b: &crate::model::pricing::Bill) -> Self {
+        let cents = |v: f64| (v * 100.0).round() / 100.0;
+        let tenth = |v: f64| (v * 10.0).round() / 10.0;
+        CostRow {
+            cluster_usd: cents(b.cluster),
+            virtual_nodes_usd: cents(b.virtual_nodes),
+            pod_ocpu_usd: cents(b.pod_ocpu),
+            pod_memory_usd: cents(b.pod_memory),
+            total_usd: cents(b.total()),
+            ocpu_hours: tenth(b.ocpu_hours),
+            gb_hours: tenth(b.gb_hours),
         }
     }
 }
@@ -451,6 +489,18 @@ impl Report {
                 let _ = writeln!(o, "  {dep}: {shown}\n    {msg}");
             }
         }
+        let c = &self.cost;
+        let _ = writeln!(
+            o,
+            "\nCost (USD, list prices; see README)\n  enhanced cluster {:.2} + virtual nodes {:.2} + pod OCPU {:.2} ({:.1} OCPU-hours) + pod memory {:.2} ({:.1} GB-hours) = {:.2}",
+            c.cluster_usd,
+            c.virtual_nodes_usd,
+            c.pod_ocpu_usd,
+            c.ocpu_hours,
+            c.pod_memory_usd,
+            c.gb_hours,
+            c.total_usd
+        );
         if !self.scaling.is_empty() {
             let _ = writeln!(o, "\nScaling decisions (HPA)");
             for r in &self.scaling {

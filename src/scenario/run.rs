@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use super::plan::{Expectation, Loaded};
 use super::report::{
-    DeploymentSample, ExpectationResult, ExplainedRow, FailureRow, LatencySummary, NodeRow,
-    PendingRow, Report, Sample, ScalingRow, SubnetRow, TimelineRow,
+    CostRow, DeploymentSample, ExpectationResult, ExplainedRow, FailureRow, LatencySummary,
+    NodeRow, PendingRow, Report, Sample, ScalingRow, SubnetRow, TimelineRow,
 };
 use crate::kernel::SimTime;
 use crate::model::kube::cluster::{NodeId, PodState, RsId};
@@ -412,6 +412,42 @@ fn domain_index(w: &World, key: &str) -> (Vec<Option<usize>>, Vec<String>) {
     (of_node, names)
 }
 
+/// The run's bill: the cluster and virtual nodes for the whole run, each pod
+/// from binding to deletion (or the end) at its node pool's shape price.
+fn bill(l: &Loaded, end: SimTime) -> crate::model::pricing::Bill {
+    let w = &l.world;
+    let hours = end.as_ms() as f64 / 3_600_000.0;
+    let mut b = crate::model::pricing::Bill::default();
+    let enhanced = w
+        .oke
+        .clusters
+        .iter()
+        .filter(|c| c.cluster_type == crate::model::oke::ClusterType::Enhanced)
+        .count();
+    b.cluster = enhanced as f64 * hours * l.prices.enhanced_cluster_hour;
+    b.virtual_nodes = w.kube.nodes.len() as f64 * hours * l.prices.virtual_node_hour;
+    for p in &w.kube.pods {
+        let (Some(bound), Some(node)) = (p.bound_at, p.node) else {
+            continue;
+        };
+        let Some(size) = w.kube.rs(p.rs).template.size else {
+            continue;
+        };
+        let shape = w.oke.pools[w.kube.node(node).virtual_node.pool.0 as usize]
+            .pod_shape
+            .name;
+        let gone = p.deleted_at.unwrap_or(end).min(end);
+        b.add_pod(
+            &l.prices,
+            shape,
+            size.ocpus,
+            size.memory_gb,
+            gone.since(bound),
+        );
+    }
+    b
+}
+
 fn pending_duration_ms(end: SimTime, p: &crate::model::kube::cluster::Pod) -> u64 {
     let until = p.bound_at.or(p.deleted_at).unwrap_or(end);
     until.since(p.created_at).as_ms()
@@ -609,6 +645,7 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
         pending_at_end,
         scheduling_latency: LatencySummary::from_histogram(&w.scheduling_latency),
         startup_latency: LatencySummary::from_histogram(&w.startup_latency),
+        cost: CostRow::from_bill(&bill(l, end)),
         scaling: {
             let mut rows: Vec<(crate::kernel::SimTime, usize, ScalingRow)> = w
                 .hpas
