@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use ocisim::kernel::SimDuration;
+use ocisim::scenario::analyze::{AnalyzeOptions, analyze};
 use ocisim::scenario::plan::{LoadOptions, load};
 use ocisim::scenario::run::{render_events, run};
 
@@ -36,6 +38,29 @@ enum Command {
         #[arg(long, value_name = "POD")]
         explain: Vec<String>,
     },
+    /// Run the scenario once for every single-AD and single-FD failure (each its
+    /// own deterministic run, in parallel) and report the worst cases. Exit code
+    /// 0: every expectation holds under every failure; 1: some failure breaks
+    /// one; 2: a bad file or flag.
+    Analyze {
+        /// The scenario file.
+        file: PathBuf,
+        /// When each failure starts, e.g. `30m` (default: a third into the run).
+        #[arg(long, value_parser = parse_duration)]
+        at: Option<SimDuration>,
+        /// How long each failure lasts (default: to the end of the run).
+        #[arg(long = "for", value_parser = parse_duration)]
+        duration: Option<SimDuration>,
+        /// Master seed (default: the file's `seed`, else 42).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: the machine's cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the analysis as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate a scenario file without running it.
     Check {
         /// The scenario file.
@@ -43,6 +68,10 @@ enum Command {
     },
     /// List the regions the twin knows, with their keys and AD counts.
     Regions,
+}
+
+fn parse_duration(s: &str) -> Result<SimDuration, String> {
+    SimDuration::parse(s)
 }
 
 fn main() -> ExitCode {
@@ -60,6 +89,42 @@ fn main() -> ExitCode {
                 );
             }
             ExitCode::SUCCESS
+        }
+        Command::Analyze {
+            file,
+            at,
+            duration,
+            seed,
+            threads,
+            json,
+        } => {
+            let opts = AnalyzeOptions {
+                at,
+                duration,
+                seed,
+                threads,
+            };
+            match analyze(&file, &opts) {
+                Ok(a) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&a).expect("the analysis serializes")
+                        );
+                    } else {
+                        print!("{}", a.to_text());
+                    }
+                    if a.all_pass() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Check { file } => match load(&file, &LoadOptions::default()) {
             Ok(l) => {

@@ -1,3 +1,4 @@
+pub mod analyze;
 pub mod file;
 pub mod hpa_manifest;
 pub mod manifest;

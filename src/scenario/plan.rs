@@ -129,6 +129,37 @@ pub struct Loaded {
     pub prices: Prices,
 }
 
+impl Loaded {
+    /// Adds a failure of `scope` at `at` (recovering at `until`, if given), as if
+    /// the timeline had it; its recovery is tracked like the timeline's own.
+    pub fn inject_failure(
+        &mut self,
+        name: &str,
+        scope: FailureScope,
+        label: String,
+        at: SimTime,
+        until: Option<SimTime>,
+    ) {
+        // Ids from the top of the range never meet the timeline's own (0, 1, ...).
+        let id = u32::MAX - self.failures.len() as u32;
+        self.world
+            .schedule_action(at, label.clone(), Action::Fail { scope, failure: id });
+        if let Some(u) = until {
+            self.world.schedule_action(
+                u,
+                format!("recovery from {name}"),
+                Action::Recover { failure: id },
+            );
+        }
+        self.failures.push(FailurePlan {
+            name: name.to_string(),
+            at,
+            until,
+            label,
+        });
+    }
+}
+
 /// Options a caller can set on top of the file.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
