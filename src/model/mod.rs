@@ -10,4 +10,5 @@ pub mod network;
 pub mod ocid;
 pub mod oke;
 pub mod pricing;
+pub mod queueing;
 pub mod topology;

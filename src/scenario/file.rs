@@ -484,6 +484,40 @@ pub struct ExpectationFile {
     pub recovery_time: Option<RecoveryFile>,
     /// Desired replicas (as the HPA or scale actions set them) within bounds.
     pub replicas: Option<ReplicasFile>,
+    /// A latency percentile of served requests over a window.
+    pub latency: Option<LatencyFile>,
+    /// The share of failed requests over a window.
+    pub error_rate: Option<ErrorRateFile>,
+}
+
+/// `latency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyFile {
+    /// Deployment under load.
+    pub deployment: String,
+    /// Percentile, e.g. 99 or 99.9.
+    pub percentile: f64,
+    /// Highest allowed value.
+    pub max: DurationText,
+    /// Window start.
+    pub after: Option<DurationText>,
+    /// Window end.
+    pub until: Option<DurationText>,
+}
+
+/// `error_rate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRateFile {
+    /// Deployment under load.
+    pub deployment: String,
+    /// Highest allowed share of failed requests (0.01 = 1 %).
+    pub max: f64,
+    /// Window start.
+    pub after: Option<DurationText>,
+    /// Window end.
+    pub until: Option<DurationText>,
 }
 
 /// `replicas`.
@@ -582,6 +616,28 @@ pub struct LoadFile {
     pub memory_per_pod: Option<String>,
     /// The request rate over time.
     pub profile: ProfileFile,
+    /// Mean service time of one request (default: its CPU time).
+    pub service_time: Option<DurationText>,
+    /// Requests one pod serves at once (default: 4 per OCPU of the pod).
+    pub concurrency: Option<u32>,
+    /// A request waiting longer fails (default 30s).
+    pub timeout: Option<DurationText>,
+    /// The OCI load balancer in front (flexible shape).
+    pub load_balancer: Option<LoadBalancerFile>,
+}
+
+/// The load balancer in front of a Deployment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerFile {
+    /// Flexible shape maximum bandwidth, 10-8000 Mbps.
+    pub max_mbps: u32,
+    /// Average bytes per request and response (default 10240).
+    pub bytes_per_request: Option<u64>,
+    /// Health check interval (default 10s).
+    pub health_check_interval: Option<DurationText>,
+    /// Consecutive failures before a backend is taken out (default 3).
+    pub health_check_retries: Option<u32>,
 }
 
 /// A load profile: `kind` and the fields that kind uses.

@@ -23,6 +23,7 @@ use crate::model::oke::{
 };
 use crate::model::pricing::{Prices, ShapePrice};
 use crate::model::topology::{FaultDomain, Topology};
+use crate::sim::traffic::ServiceModel;
 use crate::sim::world::{Action, DeploymentSpec, FailureScope};
 use crate::sim::{SimConfig, StartupLatency, World};
 
@@ -75,6 +76,21 @@ pub enum Expectation {
         count: u32,
         at: SimTime,
         reason: Option<String>,
+    },
+    /// The `percentile` of served requests' latency over (after, until] at most `max`.
+    Latency {
+        deployment: String,
+        percentile: f64,
+        max: SimDuration,
+        after: SimTime,
+        until: SimTime,
+    },
+    /// Failed / offered requests over (after, until] at most `max`.
+    ErrorRate {
+        deployment: String,
+        max: f64,
+        after: SimTime,
+        until: SimTime,
     },
     /// Desired replicas within [min, max] at every instant in [after, until].
     Replicas {
@@ -897,15 +913,74 @@ impl Builder<'_> {
                 ),
             };
             let profile = self.profile(&format!("{p}.profile"), &l.profile, duration)?;
+            let service = self.service_model(&p, l, cpu, &deployments[&l.deployment])?;
             world.add_load(crate::sim::metrics::WorkloadLoad {
                 deployment: l.deployment.clone(),
                 rs: None,
                 profile,
                 cpu_ms_per_request: cpu.as_ms() as f64,
                 memory_per_pod,
+                last_per_pod_rps: 0.0,
+                service,
+                traffic: Default::default(),
             });
         }
         Ok(())
+    }
+
+    /// How the Deployment's pods serve requests, with the documented defaults.
+    fn service_model(
+        &self,
+        p: &str,
+        l: &file::LoadFile,
+        cpu: SimDuration,
+        d: &DeploymentSpec,
+    ) -> Result<ServiceModel, ScenarioError> {
+        let service_time = match &l.service_time {
+            Some(t) => self.dur(&format!("{p}.service_time"), t)?,
+            None => cpu,
+        }
+        .max(SimDuration::from_ms(1));
+        let ocpus = d.template.size.map_or(1, |s| s.ocpus);
+        let concurrency = l.concurrency.unwrap_or(4 * ocpus);
+        if concurrency == 0 {
+            return Err(self.err(
+                &format!("{p}.concurrency"),
+                "concurrency must be at least 1",
+            ));
+        }
+        let timeout = match &l.timeout {
+            Some(t) => self.dur(&format!("{p}.timeout"), t)?,
+            None => SimDuration::from_secs(30),
+        };
+        let (mut lb_max_rps, mut interval, mut retries) = (None, SimDuration::from_secs(10), 3u32);
+        if let Some(lb) = &l.load_balancer {
+            if !(10..=8000).contains(&lb.max_mbps) {
+                return Err(self.err(
+                    &format!("{p}.load_balancer.max_mbps"),
+                    "a flexible load balancer's bandwidth is 10 to 8000 Mbps",
+                ));
+            }
+            let bytes = lb.bytes_per_request.unwrap_or(10_240).max(1);
+            lb_max_rps = Some(f64::from(lb.max_mbps) * 1_000_000.0 / 8.0 / bytes as f64);
+            if let Some(i) = &lb.health_check_interval {
+                interval = self.dur(&format!("{p}.load_balancer.health_check_interval"), i)?;
+                if interval < SimDuration::from_secs(1) {
+                    return Err(self.err(
+                        &format!("{p}.load_balancer.health_check_interval"),
+                        "the health check interval is at least 1s",
+                    ));
+                }
+            }
+            retries = lb.health_check_retries.unwrap_or(3).max(1);
+        }
+        Ok(ServiceModel {
+            service_time,
+            concurrency,
+            timeout,
+            lb_max_rps,
+            health_check_detection: SimDuration(interval.as_ms() * u64::from(retries)),
+        })
     }
 
     fn profile(
@@ -1322,6 +1397,8 @@ impl Builder<'_> {
         duration: SimDuration,
     ) -> Result<Vec<(String, Expectation)>, ScenarioError> {
         let end = SimTime::ZERO + duration;
+        let loaded: std::collections::BTreeSet<&str> =
+            self.sf.load.iter().map(|l| l.deployment.as_str()).collect();
         let mut out = Vec::new();
         for (i, e) in self.sf.expect.iter().enumerate() {
             let p = format!("expect[{i}]");
@@ -1333,12 +1410,14 @@ impl Builder<'_> {
                 e.pending_pods.is_some(),
                 e.recovery_time.is_some(),
                 e.replicas.is_some(),
+                e.latency.is_some(),
+                e.error_rate.is_some(),
             ]
             .iter()
             .filter(|b| **b)
             .count();
             if count != 1 {
-                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas"));
+                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas, latency, error_rate"));
             }
             let dep = |field: &str, name: &str| -> Result<String, ScenarioError> {
                 if deployments.contains_key(name) {
@@ -1455,6 +1534,60 @@ impl Builder<'_> {
                         count: r.count,
                         at,
                         reason: r.reason_contains.clone(),
+                    },
+                )
+            } else if let Some(r) = &e.latency {
+                let (after, until) = window("latency", &r.after, &r.until)?;
+                if !(r.percentile > 0.0 && r.percentile < 100.0) {
+                    return Err(self.err(
+                        &format!("{p}.latency.percentile"),
+                        "percentile must be between 0 and 100",
+                    ));
+                }
+                if !loaded.contains(r.deployment.as_str()) {
+                    return Err(self.err(
+                        &format!("{p}.latency.deployment"),
+                        format!("Deployment `{}` has no `load`", r.deployment),
+                    ));
+                }
+                let max = self.dur(&format!("{p}.latency.max"), &r.max)?;
+                (
+                    format!(
+                        "latency {} p{} <= {max} from {after} to {until}",
+                        r.deployment, r.percentile
+                    ),
+                    Expectation::Latency {
+                        deployment: dep("latency", &r.deployment)?,
+                        percentile: r.percentile,
+                        max,
+                        after,
+                        until,
+                    },
+                )
+            } else if let Some(r) = &e.error_rate {
+                let (after, until) = window("error_rate", &r.after, &r.until)?;
+                if !(0.0..=1.0).contains(&r.max) {
+                    return Err(self.err(
+                        &format!("{p}.error_rate.max"),
+                        "max is a share between 0 and 1 (0.01 = 1 %)",
+                    ));
+                }
+                if !loaded.contains(r.deployment.as_str()) {
+                    return Err(self.err(
+                        &format!("{p}.error_rate.deployment"),
+                        format!("Deployment `{}` has no `load`", r.deployment),
+                    ));
+                }
+                (
+                    format!(
+                        "error_rate {} <= {} from {after} to {until}",
+                        r.deployment, r.max
+                    ),
+                    Expectation::ErrorRate {
+                        deployment: dep("error_rate", &r.deployment)?,
+                        max: r.max,
+                        after,
+                        until,
                     },
                 )
             } else if let Some(r) = &e.replicas {

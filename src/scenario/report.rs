@@ -56,6 +56,8 @@ pub struct Report {
     pub scheduling_latency: LatencySummary,
     /// Binding → Ready.
     pub startup_latency: LatencySummary,
+    /// Requests per Deployment under load: served, failed by cause, latency.
+    pub traffic: Vec<TrafficRow>,
     /// What the run cost.
     pub cost: CostRow,
     /// HPA decisions that changed a replica count, with their inputs.
@@ -137,6 +139,10 @@ pub struct DeploymentSample {
     pub offered_rps: Option<f64>,
     /// Average CPU utilization of its Ready pods (usage / request, percent).
     pub cpu_utilization: Option<u32>,
+    /// p99 latency of the latest 15 s interval, ms.
+    pub p99_ms: Option<u64>,
+    /// Failed share of the latest 15 s interval.
+    pub error_rate: Option<f64>,
 }
 
 /// One failure and its recovery.
@@ -199,6 +205,29 @@ impl LatencySummary {
             max_ms: h.max(),
         }
     }
+}
+
+/// One Deployment's requests over the whole run.
+#[derive(Debug, Serialize)]
+pub struct TrafficRow {
+    /// The Deployment.
+    pub deployment: String,
+    /// Requests offered.
+    pub offered: u64,
+    /// Requests served.
+    pub served: u64,
+    /// Failed: over the load balancer's bandwidth.
+    pub failed_bandwidth: u64,
+    /// Failed: sent to a dead backend before health checks caught it.
+    pub failed_dead_backend: u64,
+    /// Failed: no healthy backend.
+    pub failed_no_backend: u64,
+    /// Failed: over the pods' capacity or past the timeout.
+    pub failed_overload: u64,
+    /// Served / offered.
+    pub availability: f64,
+    /// Latency of served requests.
+    pub latency: LatencySummary,
 }
 
 /// The bill, in USD (rounded to cents) and resource hours.
@@ -489,6 +518,29 @@ impl Report {
                 let _ = writeln!(o, "  {dep}: {shown}\n    {msg}");
             }
         }
+        if !self.traffic.is_empty() {
+            let _ = writeln!(o, "\nRequests (load balancer to pods)");
+            for t in &self.traffic {
+                let _ = writeln!(
+                    o,
+                    "  {}: {} offered, {} served ({:.4} available); failed: {} over LB bandwidth, {} to dead backends, {} with no backend, {} over capacity or timeout",
+                    t.deployment,
+                    t.offered,
+                    t.served,
+                    t.availability,
+                    t.failed_bandwidth,
+                    t.failed_dead_backend,
+                    t.failed_no_backend,
+                    t.failed_overload
+                );
+                let l = &t.latency;
+                let _ = writeln!(
+                    o,
+                    "    latency ms: p50 {} p90 {} p99 {} max {}",
+                    l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
+                );
+            }
+        }
         let c = &self.cost;
         let _ = writeln!(
             o,
@@ -600,7 +652,11 @@ impl Report {
             let _ = write!(header, " {:>7} {:>7} {:>7}", "ready", "desired", "pending");
             let loaded = d.offered_rps.is_some();
             if loaded {
-                let _ = write!(header, " {:>9} {:>5}", "rps", "cpu%");
+                let _ = write!(
+                    header,
+                    " {:>9} {:>5} {:>7} {:>6}",
+                    "rps", "cpu%", "p99ms", "err%"
+                );
             }
             let _ = writeln!(o, "{header}");
             let mut previous: Option<String> = None;
@@ -626,7 +682,15 @@ impl Report {
                         .cpu_utilization
                         .map(|c| c.to_string())
                         .unwrap_or_else(|| "-".into());
-                    let _ = write!(row, " {rps:>9} {cpu:>5}");
+                    let p99 = ds
+                        .p99_ms
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "-".into());
+                    let err = ds
+                        .error_rate
+                        .map(|e| format!("{:.2}", e * 100.0))
+                        .unwrap_or_else(|| "-".into());
+                    let _ = write!(row, " {rps:>9} {cpu:>5} {p99:>7} {err:>6}");
                 }
                 if previous.as_deref() != Some(row.as_str()) || i + 1 == self.samples.len() {
                     let _ = writeln!(o, "  {:<12}{row}", s.at);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::plan::{Expectation, Loaded};
 use super::report::{
     CostRow, DeploymentSample, ExpectationResult, ExplainedRow, FailureRow, LatencySummary,
-    NodeRow, PendingRow, Report, Sample, ScalingRow, SubnetRow, TimelineRow,
+    NodeRow, PendingRow, Report, Sample, ScalingRow, SubnetRow, TimelineRow, TrafficRow,
 };
 use crate::kernel::SimTime;
 use crate::model::kube::cluster::{NodeId, PodState, RsId};
@@ -105,6 +105,16 @@ struct Judge {
     /// node → (AD, FD) column index, and column names.
     fd_columns: (Vec<usize>, Vec<String>),
     last_log_len: u64,
+    /// Per latency / error-rate expectation: what its window has seen.
+    windows: BTreeMap<usize, WindowTraffic>,
+}
+
+/// Traffic accumulated over one expectation's window.
+struct WindowTraffic {
+    offered: u64,
+    errors: u64,
+    latency: hdrhistogram::Histogram<u64>,
+    last_at: Option<SimTime>,
 }
 
 impl Judge {
@@ -179,6 +189,7 @@ impl Judge {
             domains,
             fd_columns: (col_of, names),
             last_log_len: u64::MAX,
+            windows: BTreeMap::new(),
         }
     }
 
@@ -208,12 +219,16 @@ impl Judge {
                 let offered_rps = load.map(|l| (l.profile.rps_at(now) * 10.0).round() / 10.0);
                 let request = rs.template.cpu_request_m();
                 let cpu_utilization = (load.is_some() && ready > 0 && request > 0).then(|| {
-                    (w.metrics.cpu_per_pod(&w.kube, d.rs, ready, now) / request as f64 * 100.0)
-                        .round() as u32
+                    (w.metrics.cpu_per_pod(&w.kube, d.rs) / request as f64 * 100.0).round() as u32
                 });
+                let last = load.and_then(|l| l.traffic.last.as_ref());
                 DeploymentSample {
                     offered_rps,
                     cpu_utilization,
+                    p99_ms: last.and_then(|i| i.p99_ms).map(|v| v.round() as u64),
+                    error_rate: last.filter(|i| i.offered > 0).map(|i| {
+                        (i.errors.total() as f64 / i.offered as f64 * 10_000.0).round() / 10_000.0
+                    }),
                     deployment: d.name.clone(),
                     desired: rs.replicas,
                     ready: w.ready_by_rs[d.rs.0 as usize],
@@ -256,6 +271,52 @@ impl Judge {
                 if !any_short && !any_pending {
                     t.recovered_at = Some(now);
                 }
+            }
+        }
+    }
+
+    /// Adds the interval that just ended to every latency / error-rate window it falls in.
+    fn accumulate_traffic(&mut self, w: &World, now: SimTime) {
+        for (i, (_, e)) in self.expectations.iter().enumerate() {
+            let (Expectation::Latency {
+                deployment,
+                after,
+                until,
+                ..
+            }
+            | Expectation::ErrorRate {
+                deployment,
+                after,
+                until,
+                ..
+            }) = e
+            else {
+                continue;
+            };
+            if now <= *after || now > *until {
+                continue;
+            }
+            let Some(load) = w.metrics.loads.iter().find(|l| &l.deployment == deployment) else {
+                continue;
+            };
+            let Some(last) = load.traffic.last.as_ref().filter(|l| l.at == now) else {
+                continue;
+            };
+            let acc = self.windows.entry(i).or_insert_with(|| WindowTraffic {
+                offered: 0,
+                errors: 0,
+                latency: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000, 3)
+                    .expect("valid bounds"),
+                last_at: None,
+            });
+            if acc.last_at == Some(now) {
+                continue;
+            }
+            acc.last_at = Some(now);
+            acc.offered += last.offered;
+            acc.errors += last.errors.total();
+            for (ms, n) in &load.traffic.last_latency {
+                acc.latency.saturating_record_n((*ms).max(1), *n);
             }
         }
     }
@@ -386,6 +447,7 @@ impl Observer for Judge {
         if changed {
             self.track_failures(w, now);
         }
+        self.accumulate_traffic(w, now);
         self.check(w, now);
     }
 }
@@ -482,6 +544,34 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
                     ),
                 }
             }
+            Expectation::Latency {
+                percentile, max, ..
+            } => match j.windows.get(&i) {
+                Some(acc) if !acc.latency.is_empty() => {
+                    let v = acc.latency.value_at_quantile(percentile / 100.0);
+                    (
+                        v <= max.as_ms(),
+                        format!(
+                            "p{percentile} {v}ms over {} served requests",
+                            acc.latency.len()
+                        ),
+                    )
+                }
+                _ => (false, "no request was served in the window".to_string()),
+            },
+            Expectation::ErrorRate { max, .. } => match j.windows.get(&i) {
+                Some(acc) if acc.offered > 0 => {
+                    let rate = acc.errors as f64 / acc.offered as f64;
+                    (
+                        rate <= *max,
+                        format!(
+                            "{} of {} requests failed ({:.4})",
+                            acc.errors, acc.offered, rate
+                        ),
+                    )
+                }
+                _ => (false, "no request was offered in the window".to_string()),
+            },
             Expectation::RecoveryTime {
                 failure,
                 max,
@@ -645,6 +735,29 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
         pending_at_end,
         scheduling_latency: LatencySummary::from_histogram(&w.scheduling_latency),
         startup_latency: LatencySummary::from_histogram(&w.startup_latency),
+        traffic: w
+            .metrics
+            .loads
+            .iter()
+            .map(|ld| {
+                let t = &ld.traffic;
+                TrafficRow {
+                    deployment: ld.deployment.clone(),
+                    offered: t.offered,
+                    served: t.served,
+                    failed_bandwidth: t.errors.bandwidth,
+                    failed_dead_backend: t.errors.dead_backend,
+                    failed_no_backend: t.errors.no_backend,
+                    failed_overload: t.errors.overload,
+                    availability: if t.offered == 0 {
+                        1.0
+                    } else {
+                        (t.served as f64 / t.offered as f64 * 1e6).round() / 1e6
+                    },
+                    latency: LatencySummary::from_histogram(&t.latency),
+                }
+            })
+            .collect(),
         cost: CostRow::from_bill(&bill(l, end)),
         scaling: {
             let mut rows: Vec<(crate::kernel::SimTime, usize, ScalingRow)> = w

@@ -1,10 +1,11 @@
 //! The metrics pipeline: offered load spread over each Deployment's ready pods,
 //! the CPU and memory it costs them, and metrics-server's periodic samples.
 //!
-//! Assumptions (README): requests are spread evenly over Ready pods; a pod's
-//! CPU usage is its share of the rate times the CPU time per request, capped at
-//! its CPU limit (or, without a limit, at its pod size in OCPUs); memory is a
-//! fixed working set per pod. metrics-server scrapes every 15 s
+//! Assumptions (README): the load balancer spreads requests evenly over its
+//! healthy backends (Ready pods, plus dead ones until health checks notice); a
+//! pod's CPU usage is its share of the rate times the CPU time per request,
+//! capped at its CPU limit (or, without a limit, at its pod size in OCPUs);
+//! memory is a fixed working set per pod. metrics-server scrapes every 15 s
 //! (`--metric-resolution`) and each sample covers the 15 s before it.
 
 use std::collections::BTreeMap;
@@ -12,6 +13,8 @@ use std::collections::BTreeMap;
 use crate::kernel::{SimDuration, SimTime};
 use crate::model::kube::cluster::{KubeCluster, PodId, PodState, RsId};
 use crate::model::load::LoadProfile;
+
+use super::traffic::{Backends, ServiceModel, TrafficTotals, serve};
 
 /// The load offered to one Deployment.
 #[derive(Clone, Debug)]
@@ -26,6 +29,12 @@ pub struct WorkloadLoad {
     pub cpu_ms_per_request: f64,
     /// Working set of each pod in bytes; `None` uses the pod's memory request.
     pub memory_per_pod: Option<u64>,
+    /// Requests per second each healthy backend received in the latest interval.
+    pub last_per_pod_rps: f64,
+    /// How its pods serve requests.
+    pub service: ServiceModel,
+    /// Requests, failures and latency so far.
+    pub traffic: TrafficTotals,
 }
 
 /// One metrics-server sample of a pod.
@@ -67,33 +76,75 @@ impl Metrics {
         self.loads.iter().find(|l| l.rs == Some(rs))
     }
 
-    /// CPU millicores one Ready pod of `rs` uses at `t`, given how many are Ready.
-    pub fn cpu_per_pod(&self, kube: &KubeCluster, rs: RsId, ready: u32, t: SimTime) -> f64 {
-        let Some(load) = self.load_of(rs) else {
-            return 0.0;
-        };
-        if ready == 0 {
-            return 0.0;
-        }
+    /// The CPU limit of one pod of `rs` in millicores: its containers' limits,
+    /// or its pod size in OCPUs when a container has none.
+    pub fn cpu_cap_m(kube: &KubeCluster, rs: RsId) -> f64 {
         let template = &kube.rs(rs).template;
-        let cap = template
+        template
             .containers
             .iter()
             .map(|c| c.cpu_limit_m)
             .sum::<Option<u64>>()
             .or_else(|| template.size.map(|s| u64::from(s.ocpus) * 1000))
-            .unwrap_or(u64::MAX) as f64;
-        (load.profile.rps_at(t) / f64::from(ready) * load.cpu_ms_per_request).min(cap)
+            .unwrap_or(u64::MAX) as f64
     }
 
-    /// One scrape: a fresh sample for every Running pod of a loaded Deployment.
-    pub fn scrape(&mut self, kube: &KubeCluster, ready_by_rs: &[u32], now: SimTime) {
+    /// CPU millicores one healthy pod of `rs` used in the latest interval.
+    pub fn cpu_per_pod(&self, kube: &KubeCluster, rs: RsId) -> f64 {
+        let Some(load) = self.load_of(rs) else {
+            return 0.0;
+        };
+        (load.last_per_pod_rps * load.cpu_ms_per_request).min(Self::cpu_cap_m(kube, rs))
+    }
+
+    /// One scrape: serve the interval's traffic, then take a fresh sample of
+    /// every Running pod metrics-server can reach. `down_since[node]` tells
+    /// which nodes are dead and since when.
+    pub fn scrape(&mut self, kube: &KubeCluster, down_since: &[Option<SimTime>], now: SimTime) {
         self.samples
             .retain(|p, _| kube.pod(*p).state == PodState::Running);
-        for load in &self.loads {
+        let window = self.resolution;
+        for load in &mut self.loads {
             let Some(rs) = load.rs else { continue };
-            let ready = ready_by_rs[rs.0 as usize];
-            let cpu = self.cpu_per_pod(kube, rs, ready, now);
+            let detection = load.service.health_check_detection;
+            let mut backends = Backends {
+                healthy: 0,
+                dead_in_rotation: 0,
+                dead_seconds: 0.0,
+            };
+            let start = SimTime(now.as_ms().saturating_sub(window.as_ms()));
+            for p in &kube.rs(rs).active {
+                let pod = kube.pod(*p);
+                if !pod.ready {
+                    continue;
+                }
+                match pod.node.and_then(|n| down_since[n.0 as usize]) {
+                    None => backends.healthy += 1,
+                    // Dead, but still passing health checks for part of this interval:
+                    // its share of the requests fails for that part.
+                    Some(since) if since + detection > start => {
+                        backends.dead_in_rotation += 1;
+                        let out_at = (since + detection).min(now);
+                        backends.dead_seconds += out_at.since(since.max(start)).as_secs_f64();
+                    }
+                    Some(_) => {}
+                }
+            }
+            let cap = Self::cpu_cap_m(kube, rs);
+            // The interval (now - window, now] is served at the rate of its midpoint.
+            let mid = SimTime(now.as_ms().saturating_sub(window.as_ms() / 2));
+            let outcome = serve(
+                &load.service,
+                load.profile.rps_at(mid),
+                window,
+                backends,
+                cap,
+                load.cpu_ms_per_request,
+                now,
+            );
+            load.last_per_pod_rps = outcome.per_pod_rps;
+            load.traffic.add(&outcome);
+            let cpu = (outcome.per_pod_rps * load.cpu_ms_per_request).min(cap);
             let memory = load
                 .memory_per_pod
                 .unwrap_or_else(|| kube.rs(rs).template.memory_request())
@@ -103,13 +154,18 @@ impl Metrics {
                 if pod.state != PodState::Running {
                     continue;
                 }
-                // A pod that is running but not Ready (its node is unreachable) serves nothing.
+                if pod.node.and_then(|n| down_since[n.0 as usize]).is_some() {
+                    // metrics-server cannot reach a dead node's kubelet.
+                    self.samples.remove(p);
+                    continue;
+                }
+                // A running pod that is not Ready receives no traffic.
                 let cpu_m = if pod.ready { cpu } else { 0.0 };
                 self.samples.insert(
                     *p,
                     PodSample {
                         timestamp: now,
-                        window: self.resolution,
+                        window,
                         cpu_m,
                         memory,
                     },

@@ -10,6 +10,7 @@ pub mod autoscaler;
 pub mod config;
 pub mod log;
 pub mod metrics;
+pub mod traffic;
 pub mod world;
 
 pub use config::{SimConfig, StartupLatency};

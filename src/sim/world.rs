@@ -531,7 +531,9 @@ impl World {
             }
             Ev::MetricsScrape => {
                 let now = self.now();
-                self.metrics.scrape(&self.kube, &self.ready_by_rs, now);
+                let down: Vec<Option<SimTime>> =
+                    self.node_sim.iter().map(|n| n.down_since).collect();
+                self.metrics.scrape(&self.kube, &down, now);
                 self.queue
                     .schedule(now + self.metrics.resolution, Ev::MetricsScrape);
             }
