@@ -488,6 +488,22 @@ pub struct ExpectationFile {
     pub latency: Option<LatencyFile>,
     /// The share of failed requests over a window.
     pub error_rate: Option<ErrorRateFile>,
+    /// How long after `after` until `ready` replicas are Ready (time to scale out).
+    pub time_to_ready: Option<TimeToReadyFile>,
+}
+
+/// `time_to_ready`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeToReadyFile {
+    /// Deployment.
+    pub deployment: String,
+    /// Ready replicas to reach.
+    pub ready: u32,
+    /// When the clock starts (e.g. the start of a spike).
+    pub after: DurationText,
+    /// Longest allowed time.
+    pub max: DurationText,
 }
 
 /// `latency`.

@@ -92,6 +92,13 @@ pub enum Expectation {
         after: SimTime,
         until: SimTime,
     },
+    /// At least `ready` Ready replicas within `max` of `after`.
+    TimeToReady {
+        deployment: String,
+        ready: u32,
+        after: SimTime,
+        max: SimDuration,
+    },
     /// Desired replicas within [min, max] at every instant in [after, until].
     Replicas {
         deployment: String,
@@ -315,7 +322,10 @@ impl Builder<'_> {
                     world.schedule_observation(*after);
                     world.schedule_observation(*until);
                 }
-                super::plan::Expectation::PendingPods { at, .. } => world.schedule_observation(*at),
+                super::plan::Expectation::PendingPods { at, .. }
+                | super::plan::Expectation::TimeToReady { after: at, .. } => {
+                    world.schedule_observation(*at)
+                }
                 _ => {}
             }
         }
@@ -1412,12 +1422,13 @@ impl Builder<'_> {
                 e.replicas.is_some(),
                 e.latency.is_some(),
                 e.error_rate.is_some(),
+                e.time_to_ready.is_some(),
             ]
             .iter()
             .filter(|b| **b)
             .count();
             if count != 1 {
-                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas, latency, error_rate"));
+                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas, latency, error_rate, time_to_ready"));
             }
             let dep = |field: &str, name: &str| -> Result<String, ScenarioError> {
                 if deployments.contains_key(name) {
@@ -1588,6 +1599,28 @@ impl Builder<'_> {
                         max: r.max,
                         after,
                         until,
+                    },
+                )
+            } else if let Some(r) = &e.time_to_ready {
+                let after =
+                    SimTime::ZERO + self.dur(&format!("{p}.time_to_ready.after"), &r.after)?;
+                if after > end {
+                    return Err(self.err(
+                        &format!("{p}.time_to_ready.after"),
+                        "must lie within the run",
+                    ));
+                }
+                let max = self.dur(&format!("{p}.time_to_ready.max"), &r.max)?;
+                (
+                    format!(
+                        "time_to_ready {} >= {} Ready within {max} of {after}",
+                        r.deployment, r.ready
+                    ),
+                    Expectation::TimeToReady {
+                        deployment: dep("time_to_ready", &r.deployment)?,
+                        ready: r.ready,
+                        after,
+                        max,
                     },
                 )
             } else if let Some(r) = &e.replicas {

@@ -105,6 +105,8 @@ struct Judge {
     /// node → (AD, FD) column index, and column names.
     fd_columns: (Vec<usize>, Vec<String>),
     last_log_len: u64,
+    /// Per time-to-ready expectation: when the count was first reached.
+    reached: BTreeMap<usize, SimTime>,
     /// Per latency / error-rate expectation: what its window has seen.
     windows: BTreeMap<usize, WindowTraffic>,
 }
@@ -190,6 +192,7 @@ impl Judge {
             fd_columns: (col_of, names),
             last_log_len: u64::MAX,
             windows: BTreeMap::new(),
+            reached: BTreeMap::new(),
         }
     }
 
@@ -322,6 +325,22 @@ impl Judge {
     }
 
     fn check(&mut self, w: &World, now: SimTime) {
+        for (i, (_, e)) in self.expectations.iter().enumerate() {
+            if let Expectation::TimeToReady {
+                deployment,
+                ready,
+                after,
+                ..
+            } = e
+            {
+                let reached = w
+                    .deployment(deployment)
+                    .is_some_and(|d| w.ready_by_rs[d.rs.0 as usize] >= *ready);
+                if now >= *after && reached {
+                    self.reached.entry(i).or_insert(now);
+                }
+            }
+        }
         for i in 0..self.expectations.len() {
             let (_, e) = &self.expectations[i];
             let observed: Option<(bool, i64, String)> = match e {
@@ -544,6 +563,13 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
                     ),
                 }
             }
+            Expectation::TimeToReady { after, max, .. } => match j.reached.get(&i) {
+                Some(t) => (
+                    t.since(*after) <= *max,
+                    format!("reached after {}", t.since(*after)),
+                ),
+                None => (false, "never reached".to_string()),
+            },
             Expectation::Latency {
                 percentile, max, ..
             } => match j.windows.get(&i) {
