@@ -114,3 +114,40 @@ fn manifests_are_checked_like_the_api_server() {
         assert!(err.line.is_some(), "{err}");
     }
 }
+
+#[test]
+fn an_idle_target_is_sampled_at_zero_and_scaled_down_after_the_window() {
+    // No `load`: metrics-server still reports the pods, idle. The HPA may not
+    // scale down before the 300 s stabilization window has passed.
+    let text = Small {
+        replicas: 6,
+        duration: "20m",
+        ..Small::default()
+    }
+    .text()
+        + &hpa("  behavior: {}\n", "");
+    let report = run(load_text(
+        "t.yaml",
+        &text,
+        None,
+        &LoadOptions {
+            check_invariants: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap())
+    .0;
+    let downs: Vec<_> = report.scaling.iter().filter(|r| r.to < r.from).collect();
+    assert_eq!(downs.len(), 1, "{:?}", report.scaling);
+    assert_eq!((downs[0].from, downs[0].to), (6, 2));
+    assert!(
+        downs[0].at.as_str() >= "00:05:00",
+        "held by the window: {}",
+        downs[0].at
+    );
+    assert!(
+        downs[0].metrics[0].starts_with("cpu 0%"),
+        "{:?}",
+        downs[0].metrics
+    );
+}

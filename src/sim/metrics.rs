@@ -100,7 +100,14 @@ impl Metrics {
     /// One scrape: serve the interval's traffic, then take a fresh sample of
     /// every Running pod metrics-server can reach. `down_since[node]` tells
     /// which nodes are dead and since when.
-    pub fn scrape(&mut self, kube: &KubeCluster, down_since: &[Option<SimTime>], now: SimTime) {
+    /// `idle` lists ReplicaSets that have no load but are watched (HPA targets).
+    pub fn scrape(
+        &mut self,
+        kube: &KubeCluster,
+        down_since: &[Option<SimTime>],
+        idle: &[RsId],
+        now: SimTime,
+    ) {
         self.samples
             .retain(|p, _| kube.pod(*p).state == PodState::Running);
         let window = self.resolution;
@@ -149,28 +156,66 @@ impl Metrics {
                 .memory_per_pod
                 .unwrap_or_else(|| kube.rs(rs).template.memory_request())
                 as f64;
-            for p in &kube.rs(rs).active {
-                let pod = kube.pod(*p);
-                if pod.state != PodState::Running {
-                    continue;
-                }
-                if pod.node.and_then(|n| down_since[n.0 as usize]).is_some() {
-                    // metrics-server cannot reach a dead node's kubelet.
-                    self.samples.remove(p);
-                    continue;
-                }
-                // A running pod that is not Ready receives no traffic.
-                let cpu_m = if pod.ready { cpu } else { 0.0 };
-                self.samples.insert(
-                    *p,
-                    PodSample {
-                        timestamp: now,
-                        window,
-                        cpu_m,
-                        memory,
-                    },
-                );
-            }
+            sample_pods(
+                &mut self.samples,
+                kube,
+                rs,
+                cpu,
+                memory,
+                down_since,
+                now,
+                window,
+            );
         }
+        // Deployments an HPA watches without any load still report: idle pods.
+        for rs in idle {
+            let memory = kube.rs(*rs).template.memory_request() as f64;
+            sample_pods(
+                &mut self.samples,
+                kube,
+                *rs,
+                0.0,
+                memory,
+                down_since,
+                now,
+                window,
+            );
+        }
+    }
+}
+
+/// Fresh samples for the Running pods of `rs` that metrics-server can reach:
+/// `cpu_m` for Ready pods (which receive traffic), 0 for the others.
+#[allow(clippy::too_many_arguments)]
+fn sample_pods(
+    samples: &mut BTreeMap<PodId, PodSample>,
+    kube: &KubeCluster,
+    rs: RsId,
+    cpu: f64,
+    memory: f64,
+    down_since: &[Option<SimTime>],
+    now: SimTime,
+    window: SimDuration,
+) {
+    for p in &kube.rs(rs).active {
+        let pod = kube.pod(*p);
+        if pod.state != PodState::Running {
+            continue;
+        }
+        if pod.node.and_then(|n| down_since[n.0 as usize]).is_some() {
+            // metrics-server cannot reach a dead node's kubelet.
+            samples.remove(p);
+            continue;
+        }
+        let cpu_m = if pod.ready { cpu } else { 0.0 };
+        samples.insert(
+            *p,
+            PodSample {
+                timestamp: now,
+                window,
+                cpu_m,
+                memory,
+            },
+        );
     }
 }

@@ -206,8 +206,6 @@ pub struct World {
     pub ready_by_rs: Vec<u32>,
     /// Bound, non-terminating pods per ReplicaSet per node.
     pub bound_by_rs_node: Vec<Vec<u32>>,
-    /// Nodes currently failed by the timeline (heartbeats stopped).
-    pub failed_nodes: BTreeSet<NodeId>,
     /// Offered load and metrics-server samples.
     pub metrics: Metrics,
     /// HorizontalPodAutoscalers.
@@ -225,6 +223,7 @@ pub struct World {
     monitor_scheduled: bool,
     leftover_scheduled: bool,
     flush_scheduled: bool,
+    metrics_started: bool,
     version: u64,
     /// Per ReplicaSet: the FitError of its last failed attempt and the cluster
     /// version it was computed at. Pods of one ReplicaSet share their spec, and a
@@ -276,7 +275,6 @@ impl World {
             events_processed: 0,
             ready_by_rs: Vec::new(),
             bound_by_rs_node: Vec::new(),
-            failed_nodes: BTreeSet::new(),
             metrics: Metrics::new(SimDuration::from_secs(15)),
             hpas: Vec::new(),
             queue: EventQueue::new(),
@@ -291,6 +289,7 @@ impl World {
             monitor_scheduled: false,
             leftover_scheduled: false,
             flush_scheduled: false,
+            metrics_started: false,
             version: 0,
             equivalence: BTreeMap::new(),
             pod_names: BTreeSet::new(),
@@ -299,6 +298,11 @@ impl World {
             deployment_by_name: BTreeMap::new(),
             explain,
         }
+    }
+
+    /// True while a timeline failure covers `node` (its heartbeats stopped).
+    pub fn is_failed(&self, node: NodeId) -> bool {
+        self.node_sim[node.0 as usize].down_since.is_some()
     }
 
     /// Current virtual time.
@@ -407,16 +411,22 @@ impl World {
     /// Offers `load` to a Deployment (applied now or later); metrics-server
     /// starts scraping on its resolution grid.
     pub fn add_load(&mut self, load: WorkloadLoad) {
-        if self.metrics.loads.is_empty() {
-            let first = self.now().next_tick_after(self.metrics.resolution);
-            self.queue.schedule(first, Ev::MetricsScrape);
-        }
+        self.start_metrics();
         for t in load.profile.breakpoints() {
             if t >= self.now() {
                 self.queue.schedule(t, Ev::Observe);
             }
         }
         self.metrics.loads.push(load);
+    }
+
+    /// Starts metrics-server's scrapes on its resolution grid, once.
+    fn start_metrics(&mut self) {
+        if !self.metrics_started {
+            self.metrics_started = true;
+            let first = self.now().next_tick_after(self.metrics.resolution);
+            self.queue.schedule(first, Ev::MetricsScrape);
+        }
     }
 
     /// Adds a HorizontalPodAutoscaler on Deployment `target`; it syncs every
@@ -444,6 +454,7 @@ impl World {
         });
         let first = self.now().next_tick_after(self.cfg.hpa.sync_period);
         self.queue.schedule(first, Ev::HpaSync(i));
+        self.start_metrics();
     }
 
     /// One HPA sync: the controller's view of the target's pods, the decision,
@@ -533,7 +544,13 @@ impl World {
                 let now = self.now();
                 let down: Vec<Option<SimTime>> =
                     self.node_sim.iter().map(|n| n.down_since).collect();
-                self.metrics.scrape(&self.kube, &down, now);
+                let idle: Vec<RsId> = self
+                    .hpas
+                    .iter()
+                    .filter_map(|h| h.rs)
+                    .filter(|rs| self.metrics.load_of(*rs).is_none())
+                    .collect();
+                self.metrics.scrape(&self.kube, &down, &idle, now);
                 self.queue
                     .schedule(now + self.metrics.resolution, Ev::MetricsScrape);
             }
@@ -811,7 +828,7 @@ impl World {
         let created = self.kube.pod(pod).created_at;
         self.scheduling_latency
             .saturating_record(now.since(created).as_ms());
-        if self.failed_nodes.contains(&node) {
+        if self.is_failed(node) {
             return; // it starts when the node comes back
         }
         let delay = self.cfg.startup.sample(&mut self.startup_rng);
@@ -824,7 +841,7 @@ impl World {
             return;
         }
         let node = p.node.expect("a starting pod is bound");
-        if self.failed_nodes.contains(&node) {
+        if self.is_failed(node) {
             return; // resumed when the node comes back
         }
         let now = self.now();
@@ -953,7 +970,6 @@ impl World {
             s.down_count += 1;
             if s.down_count == 1 {
                 s.down_since = Some(now);
-                self.failed_nodes.insert(*id);
                 self.now_log(LogRecord::NodeDown(*id));
             }
         }
@@ -968,7 +984,6 @@ impl World {
             s.down_count -= 1;
             if s.down_count == 0 {
                 s.down_since = None;
-                self.failed_nodes.remove(&id);
                 self.now_log(LogRecord::NodeUp(id));
                 // Pods whose container instances were still starting carry on now.
                 let starting: Vec<PodId> = self
