@@ -6,6 +6,7 @@
 pub mod cidr;
 pub mod kube;
 pub mod load;
+pub mod mysql;
 pub mod network;
 pub mod ocid;
 pub mod oke;
