@@ -4,6 +4,7 @@
 //! clock or OS randomness: time and random streams are handed in by the caller.
 
 pub mod cidr;
+pub mod identity;
 pub mod kube;
 pub mod load;
 pub mod mysql;
