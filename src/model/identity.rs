@@ -504,8 +504,7 @@ mod tests {
         i.create("c1".into(), T, "Network", "", SimTime::ZERO)
             .unwrap();
         i.activate("c1").unwrap();
-        i.create("c2".into(), "c1", "Prod", "", SimTime(1))
-            .unwrap();
+        i.create("c2".into(), "c1", "Prod", "", SimTime(1)).unwrap();
         i.activate("c2").unwrap();
         i
     }
