@@ -5,6 +5,7 @@
 //! [`model`] (topology, networks, OKE, Kubernetes) → [`sim`] (the world that
 //! plays events against the models) → [`scenario`] (files, reports) and the CLI.
 
+pub mod api;
 pub mod kernel;
 pub mod model;
 pub mod scenario;

@@ -1,0 +1,2 @@
+//! The fake OCI REST API (`ocisim serve`).
+pub mod auth;
