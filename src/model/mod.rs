@@ -13,4 +13,5 @@ pub mod ocid;
 pub mod oke;
 pub mod pricing;
 pub mod queueing;
+pub mod reachability;
 pub mod topology;
