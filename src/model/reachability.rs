@@ -157,16 +157,21 @@ impl Verdict {
 }
 
 impl fmt::Display for Verdict {
+    /// One line: the step that denied the flow, or the rule that admitted it at
+    /// the destination (the route, when the destination is outside the VCN).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(s) = self.denied_by() {
             return write!(f, "denied at {}: {}", s.check.name(), s.detail);
         }
-        let parts: Vec<String> = self
+        let decisive = self
             .steps
             .iter()
-            .map(|s| format!("{}: {}", s.check.name(), s.detail))
-            .collect();
-        write!(f, "allowed ({})", parts.join("; "))
+            .find(|s| s.check == Check::Ingress && !s.detail.starts_with("outside"))
+            .or_else(|| self.steps.iter().find(|s| s.check == Check::Route));
+        match decisive {
+            Some(s) => write!(f, "allowed by {}", s.detail),
+            None => write!(f, "allowed"),
+        }
     }
 }
 
@@ -454,11 +459,8 @@ impl<'a> Reachability<'a> {
             .into_iter()
             .find(|m| !m.stateless);
         if let Some(m) = tracked {
-            return Ok(format!(
-                "{} tracks the connection at {}",
-                m.detail,
-                at_name(self.network, at)
-            ));
+            let rule = m.detail.split(" (").next().unwrap_or(&m.detail).to_string();
+            return Ok(format!("{rule} tracks the connection"));
         }
         self.find_rule(at, back, peer, flow.protocol, ports)
             .map(|m| format!("{} admits the response (stateless)", m.detail))
@@ -648,10 +650,6 @@ pub fn describe_rule(r: &SecurityRule) -> String {
         r.protocol,
         if r.stateless { "stateless" } else { "stateful" }
     )
-}
-
-fn at_name(net: &Network, e: &Endpoint) -> String {
-    peer_name(net, e)
 }
 
 /// An endpoint in words for messages.

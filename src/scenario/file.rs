@@ -490,6 +490,8 @@ pub struct ExpectationFile {
     pub error_rate: Option<ErrorRateFile>,
     /// How long after `after` until `ready` replicas are Ready (time to scale out).
     pub time_to_ready: Option<TimeToReadyFile>,
+    /// A flow through the network and the verdict expected for it.
+    pub reachable: Option<super::wiring_file::ReachableFile>,
 }
 
 /// `time_to_ready`.

@@ -6,3 +6,5 @@ pub mod plan;
 pub mod report;
 pub mod run;
 pub mod source;
+pub mod wiring;
+pub mod wiring_file;

@@ -113,6 +113,8 @@ pub enum Expectation {
         max: Option<SimDuration>,
         never: bool,
     },
+    /// A flow gets through the network (or not), as expected.
+    Reachable(Box<super::wiring::ReachableCheck>),
 }
 
 /// A failure of the timeline, for recovery tracking.
@@ -312,7 +314,7 @@ impl Builder<'_> {
         }
         self.build_loads(&mut world, &deployments, duration)?;
         let failures = self.build_timeline(&mut world, &deployments, duration)?;
-        let expectations = self.expectations(&deployments, &failures, duration)?;
+        let expectations = self.expectations(&deployments, &failures, duration, &world)?;
         for (_, e) in &expectations {
             match e {
                 super::plan::Expectation::ReadyReplicas { after, until, .. }
@@ -1405,6 +1407,7 @@ impl Builder<'_> {
         deployments: &BTreeMap<String, DeploymentSpec>,
         failures: &[FailurePlan],
         duration: SimDuration,
+        world: &World,
     ) -> Result<Vec<(String, Expectation)>, ScenarioError> {
         let end = SimTime::ZERO + duration;
         let loaded: std::collections::BTreeSet<&str> =
@@ -1423,12 +1426,13 @@ impl Builder<'_> {
                 e.latency.is_some(),
                 e.error_rate.is_some(),
                 e.time_to_ready.is_some(),
+                e.reachable.is_some(),
             ]
             .iter()
             .filter(|b| **b)
             .count();
             if count != 1 {
-                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas, latency, error_rate, time_to_ready"));
+                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas, latency, error_rate, time_to_ready, reachable"));
             }
             let dep = |field: &str, name: &str| -> Result<String, ScenarioError> {
                 if deployments.contains_key(name) {
@@ -1678,6 +1682,10 @@ impl Builder<'_> {
                         never: r.never,
                     },
                 )
+            } else if let Some(r) = &e.reachable {
+                let (label, check) =
+                    super::wiring::reachable(self.doc, &format!("{p}.reachable"), r, world)?;
+                (label, Expectation::Reachable(Box::new(check)))
             } else {
                 unreachable!("exactly one kind was checked above")
             };

@@ -64,6 +64,9 @@ pub struct Report {
     pub scaling: Vec<ScalingRow>,
     /// Explained scheduling attempts (`--explain`).
     pub explained: Vec<ExplainedRow>,
+    /// Reachability, secrets and the database (left out when the scenario has none).
+    #[serde(skip_serializing_if = "super::wiring::WiringReport::is_empty")]
+    pub wiring: super::wiring::WiringReport,
     /// Expectation verdicts.
     pub expectations: Vec<ExpectationResult>,
     /// Expectations passed.
@@ -596,6 +599,7 @@ impl Report {
                 let _ = writeln!(o, "  scored    {s}");
             }
         }
+        self.wiring.render(&mut o);
         let _ = writeln!(o, "\nExpectations");
         for e in &self.expectations {
             let _ = writeln!(

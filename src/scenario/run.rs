@@ -537,9 +537,15 @@ fn pending_duration_ms(end: SimTime, p: &crate::model::kube::cluster::Pod) -> u6
 fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
     let w = &l.world;
     let mut expectations = Vec::new();
+    let mut wiring = super::wiring::WiringReport::default();
     for (i, (label, e)) in l.expectations.iter().enumerate() {
         let v = &j.verdicts[i];
         let (passed, detail) = match e {
+            Expectation::Reachable(c) => {
+                let (ok, detail, row) = super::wiring::evaluate(w, label, c);
+                wiring.reachability.push(row);
+                (ok, detail)
+            }
             Expectation::MaxPending { deployment, max } => {
                 let worst = w
                     .kube
@@ -800,6 +806,7 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
             rows.into_iter().map(|(_, _, r)| r).collect()
         },
         explained,
+        wiring,
         expectations,
         passed,
         failed,
