@@ -15,3 +15,4 @@ pub mod pricing;
 pub mod queueing;
 pub mod reachability;
 pub mod topology;
+pub mod vault;
