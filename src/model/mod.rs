@@ -3,9 +3,11 @@
 //! Models know nothing of HTTP, JSON or scenario files, and never read the wall
 //! clock or OS randomness: time and random streams are handed in by the caller.
 
+pub mod artifacts;
 pub mod cidr;
 pub mod identity;
 pub mod kube;
+pub mod lb;
 pub mod load;
 pub mod mysql;
 pub mod network;

@@ -965,16 +965,21 @@ impl Builder<'_> {
             Some(t) => self.dur(&format!("{p}.timeout"), t)?,
             None => SimDuration::from_secs(30),
         };
-        let (mut lb_max_rps, mut interval, mut retries) = (None, SimDuration::from_secs(10), 3u32);
+        let (mut lb_max_rps, mut interval, mut retries) = (
+            None,
+            crate::model::lb::DEFAULT_INTERVAL,
+            crate::model::lb::DEFAULT_RETRIES,
+        );
         if let Some(lb) = &l.load_balancer {
-            if !(10..=8000).contains(&lb.max_mbps) {
-                return Err(self.err(
-                    &format!("{p}.load_balancer.max_mbps"),
-                    "a flexible load balancer's bandwidth is 10 to 8000 Mbps",
-                ));
-            }
-            let bytes = lb.bytes_per_request.unwrap_or(10_240).max(1);
-            lb_max_rps = Some(f64::from(lb.max_mbps) * 1_000_000.0 / 8.0 / bytes as f64);
+            let min = crate::model::lb::MIN_BANDWIDTH_MBPS;
+            let shape = crate::model::lb::Shape::new("flexible", Some((min, lb.max_mbps)))
+                .map_err(|_| {
+                    self.err(
+                        &format!("{p}.load_balancer.max_mbps"),
+                        "a flexible load balancer's bandwidth is 10 to 8000 Mbps",
+                    )
+                })?;
+            lb_max_rps = Some(shape.max_rps(lb.bytes_per_request.unwrap_or(10_240)));
             if let Some(i) = &lb.health_check_interval {
                 interval = self.dur(&format!("{p}.load_balancer.health_check_interval"), i)?;
                 if interval < SimDuration::from_secs(1) {
@@ -984,7 +989,10 @@ impl Builder<'_> {
                     ));
                 }
             }
-            retries = lb.health_check_retries.unwrap_or(3).max(1);
+            retries = lb
+                .health_check_retries
+                .unwrap_or(crate::model::lb::DEFAULT_RETRIES)
+                .max(1);
         }
         Ok(ServiceModel {
             service_time,
