@@ -5,6 +5,7 @@
 
 pub mod artifacts;
 pub mod cidr;
+pub mod iam;
 pub mod identity;
 pub mod kube;
 pub mod lb;
