@@ -14,6 +14,7 @@ use super::config::SimConfig;
 use super::log::LogRecord;
 use super::metrics::{Metrics, WorkloadLoad};
 use crate::kernel::{EventLog, EventQueue, RandomStream, SeedTree, SimDuration, SimTime};
+use crate::model::iam::{Iam, IamLimits};
 use crate::model::kube::cluster::{
     KubeCluster, LABEL_FAULT_DOMAIN, LABEL_HOSTNAME, LABEL_POD_TEMPLATE_HASH, LABEL_REGION,
     LABEL_ZONE, Node, NodeId, NodeReady, PodId, PodState, ReplicaSet, RsId, VirtualNodeInfo,
@@ -28,6 +29,7 @@ use crate::model::network::{Network, NetworkError, SubnetId};
 use crate::model::ocid::OcidMint;
 use crate::model::oke::{Oke, OkeError, PoolId, VirtualNodePool};
 use crate::model::topology::{FaultDomain, Topology};
+use crate::model::vault::{VaultLimits, VaultService, VaultTimings};
 
 /// What a failure takes down.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,6 +186,10 @@ pub struct World {
     pub network: Network,
     /// Clusters and virtual node pools.
     pub oke: Oke,
+    /// Vaults, keys and secrets (one model for scenarios and the API).
+    pub vault: VaultService,
+    /// Identity policies and their evaluator.
+    pub iam: Iam,
     /// The cluster's control-plane state.
     pub kube: KubeCluster,
     /// OCID mint.
@@ -255,6 +261,12 @@ impl World {
     pub fn new(cfg: SimConfig, topology: Topology, network: Network, oke: Oke) -> World {
         let seeds = SeedTree::new(cfg.seed);
         let mint = OcidMint::new(&topology.realm(), topology.region.key, seeds.fork("ocid"));
+        let vault_mint = OcidMint::new(
+            &topology.realm(),
+            topology.region.key,
+            seeds.fork("vault-ocid"),
+        );
+        let iam_mint = OcidMint::new(&topology.realm(), "", seeds.fork("iam-ocid"));
         let explain = cfg.explain_pods.iter().cloned().collect();
         World {
             scheduler: Scheduler::new(cfg.scheduler.clone(), seeds.fork("scheduler")),
@@ -265,6 +277,8 @@ impl World {
             topology,
             network,
             oke,
+            vault: VaultService::new(VaultLimits::default(), VaultTimings::default(), vault_mint),
+            iam: Iam::new(IamLimits::default(), iam_mint),
             kube: KubeCluster::default(),
             mint,
             deployments: Vec::new(),
