@@ -27,7 +27,7 @@ use crate::model::kube::scheduler::{Explanation, FitError, IpAvailability, Sched
 use crate::model::kube::selector::{LabelSelector, Taint, TaintEffect};
 use crate::model::network::{Network, NetworkError, SubnetId};
 use crate::model::ocid::OcidMint;
-use crate::model::oke::{Oke, OkeError, PoolId, VirtualNodePool};
+use crate::model::oke::{Oke, OkeError, PoolId, VirtualNodePlan, VirtualNodePool};
 use crate::model::topology::{FaultDomain, Topology};
 use crate::model::vault::{VaultLimits, VaultService, VaultTimings};
 
@@ -239,9 +239,20 @@ pub struct World {
     startup_rng: RandomStream,
     pod_names: BTreeSet<(RsId, u32)>,
     failures: BTreeMap<u32, Vec<NodeId>>,
+    /// The scope of each active failure, so nodes created during it start down.
+    failure_scopes: BTreeMap<u32, FailureScope>,
     external_ips: BTreeMap<SubnetId, Vec<u32>>,
     deployment_by_name: BTreeMap<String, usize>,
     explain: BTreeSet<String>,
+}
+
+/// True when a failure of `scope` covers a node at (`ad`, `fd`).
+fn scope_covers(scope: &FailureScope, ad: u8, fd: FaultDomain) -> bool {
+    match scope {
+        FailureScope::FaultDomain { ad: a, fd: f } => *a == ad && *f == fd,
+        FailureScope::AvailabilityDomain { ad: a } => *a == ad,
+        FailureScope::Node(_) => false,
+    }
 }
 
 /// A histogram of latencies in ms, from 1 ms to a year, 3 significant figures.
@@ -308,6 +319,7 @@ impl World {
             equivalence: BTreeMap::new(),
             pod_names: BTreeSet::new(),
             failures: BTreeMap::new(),
+            failure_scopes: BTreeMap::new(),
             external_ips: BTreeMap::new(),
             deployment_by_name: BTreeMap::new(),
             explain,
@@ -326,15 +338,152 @@ impl World {
 
     /// Creates a virtual node pool and its nodes (IPs from the placement subnets).
     pub fn create_virtual_node_pool(&mut self, pool: VirtualNodePool) -> Result<PoolId, OkeError> {
-        let (labels, taints, pod_subnet) =
-            (pool.labels.clone(), pool.taints.clone(), pool.pod_subnet);
         // Check that the node subnets can hold the nodes before committing anything.
         let plan = crate::model::oke::spread_nodes(&pool.placements, pool.size as usize);
         let mut need: BTreeMap<SubnetId, u64> = BTreeMap::new();
         for p in &plan {
             *need.entry(p.subnet).or_default() += 1;
         }
-        for (s, n) in &need {
+        self.check_subnet_room(&need)?;
+        let (pool_id, plan) =
+            self.oke
+                .create_virtual_node_pool(pool, &self.network, &self.topology)?;
+        for p in plan {
+            self.add_virtual_node(pool_id, &p)?;
+        }
+        self.version += 1;
+        Ok(pool_id)
+    }
+
+    /// Creates one virtual node of `pool` where `p` says, its VNIC address from
+    /// the placement subnet, with the pool's labels and taints and OKE's own.
+    fn add_virtual_node(
+        &mut self,
+        pool_id: PoolId,
+        p: &VirtualNodePlan,
+    ) -> Result<NodeId, OkeError> {
+        let pool = &self.oke.pools[pool_id.0 as usize];
+        let (labels, taints, pod_subnet) =
+            (pool.labels.clone(), pool.taints.clone(), pool.pod_subnet);
+        let ip = self.network.allocate_ip(p.subnet)?;
+        let name = crate::model::network::ip_string(ip);
+        let ad = &self.topology.ads[usize::from(p.availability_domain) - 1];
+        let mut node_labels = labels;
+        node_labels.insert(LABEL_ZONE.into(), ad.zone_label.clone());
+        node_labels.insert(LABEL_FAULT_DOMAIN.into(), p.fault_domain.to_string());
+        node_labels.insert(LABEL_HOSTNAME.into(), name.clone());
+        node_labels.insert(
+            LABEL_REGION.into(),
+            self.topology.region.key.to_ascii_lowercase(),
+        );
+        let cap = &self.cfg.node_capacity;
+        let node = Node {
+            name,
+            labels: node_labels,
+            taints,
+            unschedulable: false,
+            ready: NodeReady::True,
+            allocatable_cpu_m: cap.cpu_m,
+            allocatable_memory: cap.memory,
+            allocatable_pods: cap.pods.min(self.oke.limits.pods_per_virtual_node),
+            requested_cpu_m: 0,
+            requested_memory: 0,
+            resource_version: 0,
+            nonzero_cpu_m: 0,
+            nonzero_memory: 0,
+            pods: Vec::new(),
+            zone_key: String::new(),
+            virtual_node: VirtualNodeInfo {
+                pool: pool_id,
+                availability_domain: p.availability_domain,
+                fault_domain: p.fault_domain,
+                pod_subnet,
+                ip,
+                node_subnet: p.subnet,
+                created_at: self.now(),
+            },
+            removed: false,
+        };
+        let id = self.kube.add_node(node);
+        // A node created inside a failed domain is down from the start.
+        let mut sim = NodeSim::default();
+        let covering: Vec<u32> = self
+            .failure_scopes
+            .iter()
+            .filter(|(_, scope)| scope_covers(scope, p.availability_domain, p.fault_domain))
+            .map(|(f, _)| *f)
+            .collect();
+        if !covering.is_empty() {
+            sim.down_count = covering.len() as u32;
+            sim.down_since = Some(self.now());
+            for f in covering {
+                self.failures.entry(f).or_default().push(id);
+            }
+        }
+        self.node_sim.push(sim);
+        for counts in &mut self.bound_by_rs_node {
+            counts.push(0);
+        }
+        self.assign_zone(id);
+        if self.node_sim[id.0 as usize].down_since.is_some() {
+            self.arm_monitor();
+        }
+        Ok(id)
+    }
+
+    /// The live (not removed) nodes of a pool, in node id order.
+    pub fn pool_nodes(&self, pool: PoolId) -> Vec<NodeId> {
+        (0..self.kube.nodes.len() as u32)
+            .map(NodeId)
+            .filter(|id| {
+                let n = self.kube.node(*id);
+                !n.removed && n.virtual_node.pool == pool
+            })
+            .collect()
+    }
+
+    /// Resizes a virtual node pool, re-balancing over its (AD, FD) slots: new
+    /// nodes go to the emptiest slots; removed nodes come from the fullest, their
+    /// pods deleted (the ReplicaSets re-create them elsewhere) and their
+    /// addresses released. Refused as a whole when the limit or a node subnet
+    /// would be exceeded.
+    pub fn resize_virtual_node_pool(&mut self, pool: PoolId, size: u32) -> Result<(), OkeError> {
+        let nodes = self.pool_nodes(pool);
+        let current: Vec<(u8, FaultDomain)> = nodes
+            .iter()
+            .map(|id| {
+                let v = &self.kube.node(*id).virtual_node;
+                (v.availability_domain, v.fault_domain)
+            })
+            .collect();
+        let resize = self.oke.plan_resize(pool, &current, size)?;
+        let mut need: BTreeMap<SubnetId, u64> = BTreeMap::new();
+        for p in &resize.add {
+            *need.entry(p.subnet).or_default() += 1;
+        }
+        self.check_subnet_room(&need)?;
+        for i in &resize.remove {
+            self.remove_virtual_node(nodes[*i]);
+        }
+        for p in &resize.add {
+            self.add_virtual_node(pool, p)?;
+        }
+        self.oke
+            .apply_resize(pool, size, resize.add.len(), resize.remove.len());
+        self.version += 1;
+        self.request_flush();
+        Ok(())
+    }
+
+    /// Deletes a virtual node pool: all its nodes go (as in a resize to zero).
+    pub fn delete_virtual_node_pool(&mut self, pool: PoolId) -> Result<(), OkeError> {
+        self.resize_virtual_node_pool(pool, 0)?;
+        self.oke.delete_pool(pool);
+        Ok(())
+    }
+
+    fn check_subnet_room(&self, need: &BTreeMap<SubnetId, u64>) -> Result<(), OkeError> {
+        for (s, n) in need {
             if self.network.free_ips(*s) < *n {
                 let sub = self.network.subnet(*s);
                 return Err(OkeError::Network(NetworkError::SubnetExhausted {
@@ -344,55 +493,39 @@ impl World {
                 }));
             }
         }
-        let (pool_id, plan) =
-            self.oke
-                .create_virtual_node_pool(pool, &self.network, &self.topology)?;
-        for p in plan {
-            let ip = self.network.allocate_ip(p.subnet)?;
-            let name = crate::model::network::ip_string(ip);
-            let ad = &self.topology.ads[usize::from(p.availability_domain) - 1];
-            let mut node_labels = labels.clone();
-            node_labels.insert(LABEL_ZONE.into(), ad.zone_label.clone());
-            node_labels.insert(LABEL_FAULT_DOMAIN.into(), p.fault_domain.to_string());
-            node_labels.insert(LABEL_HOSTNAME.into(), name.clone());
-            node_labels.insert(
-                LABEL_REGION.into(),
-                self.topology.region.key.to_ascii_lowercase(),
-            );
-            let cap = &self.cfg.node_capacity;
-            let node = Node {
-                name,
-                labels: node_labels,
-                taints: taints.clone(),
-                unschedulable: false,
-                ready: NodeReady::True,
-                allocatable_cpu_m: cap.cpu_m,
-                allocatable_memory: cap.memory,
-                allocatable_pods: cap.pods.min(self.oke.limits.pods_per_virtual_node),
-                requested_cpu_m: 0,
-                requested_memory: 0,
-                resource_version: 0,
-                nonzero_cpu_m: 0,
-                nonzero_memory: 0,
-                pods: Vec::new(),
-                zone_key: String::new(),
-                virtual_node: VirtualNodeInfo {
-                    pool: pool_id,
-                    availability_domain: p.availability_domain,
-                    fault_domain: p.fault_domain,
-                    pod_subnet,
-                    ip,
-                },
-            };
-            let id = self.kube.add_node(node);
-            self.node_sim.push(NodeSim::default());
-            for counts in &mut self.bound_by_rs_node {
-                counts.push(0);
+        Ok(())
+    }
+
+    /// Drains and deletes one virtual node: its pods are deleted at once (their
+    /// ReplicaSets re-create them), then the node and its VNIC address go.
+    fn remove_virtual_node(&mut self, id: NodeId) {
+        let now = self.now();
+        let pods = self.kube.node(id).pods.clone();
+        let mut owners = BTreeSet::new();
+        for pod in pods {
+            let p = self.kube.pod(pod);
+            owners.insert(p.rs);
+            if matches!(p.state, PodState::Starting | PodState::Running) {
+                self.unbind_accounting(pod);
+                self.kube.mark_terminating(pod, now);
             }
-            self.assign_zone(id);
+            if let Some((subnet, ip)) = self.kube.remove_pod(pod, now) {
+                self.network.release_ip(subnet, ip);
+            }
+            self.now_log(LogRecord::PodDeleted(pod));
         }
-        self.version += 1;
-        Ok(pool_id)
+        let v = self.kube.node(id).virtual_node.clone();
+        self.kube.remove_node(id);
+        self.network.release_ip(v.node_subnet, v.ip);
+        for list in self.failures.values_mut() {
+            list.retain(|n| *n != id);
+        }
+        let s = &mut self.node_sim[id.0 as usize];
+        s.down_count = 0;
+        s.down_since = None;
+        for rs in owners {
+            self.reconcile(rs);
+        }
     }
 
     fn assign_zone(&mut self, id: NodeId) {
@@ -988,11 +1121,13 @@ impl World {
             }
         }
         self.failures.insert(failure, nodes);
+        self.failure_scopes.insert(failure, scope);
         self.arm_monitor();
     }
 
     fn recover(&mut self, failure: u32) {
         let nodes = self.failures.remove(&failure).unwrap_or_default();
+        self.failure_scopes.remove(&failure);
         for id in nodes {
             let s = &mut self.node_sim[id.0 as usize];
             s.down_count -= 1;
@@ -1036,6 +1171,9 @@ impl World {
         let mut changed = false;
         for i in 0..self.kube.nodes.len() {
             let id = NodeId(i as u32);
+            if self.kube.node(id).removed {
+                continue;
+            }
             let ready = self.kube.node(id).ready;
             match (self.node_sim[i].down_since, ready) {
                 (Some(since), NodeReady::True) => {
@@ -1062,6 +1200,7 @@ impl World {
         for i in 0..self.kube.nodes.len() {
             let s = &self.node_sim[i];
             if self.kube.nodes[i].ready == NodeReady::Unknown
+                && !self.kube.nodes[i].removed
                 && !s.no_execute_tainted
                 && !s.in_taint_queue
             {
@@ -1074,7 +1213,11 @@ impl World {
             self.schedule_tainting_pass(z);
         }
         let unsettled = self.node_sim.iter().any(|s| s.down_since.is_some())
-            || self.kube.nodes.iter().any(|n| n.ready != NodeReady::True);
+            || self
+                .kube
+                .nodes
+                .iter()
+                .any(|n| !n.removed && n.ready != NodeReady::True);
         if unsettled {
             self.arm_monitor();
         }
@@ -1147,12 +1290,12 @@ impl World {
             .zones
             .iter()
             .map(|z| {
-                let ready = z
-                    .nodes
-                    .iter()
+                let live = z.nodes.iter().filter(|n| !self.kube.node(**n).removed);
+                let total = live.clone().count();
+                let ready = live
                     .filter(|n| self.kube.node(**n).ready == NodeReady::True)
                     .count();
-                zone_state(ready, z.nodes.len() - ready, thr)
+                zone_state(ready, total - ready, thr)
             })
             .collect();
         let all_full =
@@ -1330,7 +1473,7 @@ impl World {
         }
         let bound: u64 = self.kube.nodes.iter().map(|n| n.pods.len() as u64).sum();
         let external: u64 = self.external_ips.values().map(|v| v.len() as u64).sum();
-        let nodes = self.kube.nodes.len() as u64;
+        let nodes = self.kube.nodes.iter().filter(|n| !n.removed).count() as u64;
         let used: u64 = self.network.subnets.iter().map(|s| s.pool.used()).sum();
         assert_eq!(
             used,

@@ -65,6 +65,10 @@ pub struct VirtualNodeInfo {
     pub pod_subnet: SubnetId,
     /// The node's own VNIC address (its name).
     pub ip: u32,
+    /// The subnet the node's VNIC address comes from.
+    pub node_subnet: SubnetId,
+    /// When the node was created.
+    pub created_at: SimTime,
 }
 
 /// A node.
@@ -102,6 +106,10 @@ pub struct Node {
     pub zone_key: String,
     /// OCI placement of a virtual node.
     pub virtual_node: VirtualNodeInfo,
+    /// True once the node was deleted (its pool shrank or was deleted). The
+    /// slot stays so node ids never move; a removed node has no labels, no
+    /// pods and is in no scheduling order or topology domain.
+    pub removed: bool,
 }
 
 /// A pod's lifecycle as the twin tracks it.
@@ -274,7 +282,7 @@ impl KubeCluster {
             .iter()
             .map(|z| {
                 (0..self.nodes.len())
-                    .filter(|i| &self.nodes[*i].zone_key == z)
+                    .filter(|i| !self.nodes[*i].removed && &self.nodes[*i].zone_key == z)
                     .map(|i| NodeId(i as u32))
                     .collect()
             })
@@ -283,6 +291,26 @@ impl KubeCluster {
         self.node_order = (0..depth)
             .flat_map(|i| per_zone.iter().filter_map(move |z| z.get(i).copied()))
             .collect();
+    }
+
+    /// Deletes an empty node: it leaves the scheduling order and every
+    /// topology domain, and its name can be used again.
+    pub fn remove_node(&mut self, id: NodeId) {
+        let n = &mut self.nodes[id.0 as usize];
+        assert!(
+            n.pods.is_empty(),
+            "removing node {} that still has pods",
+            n.name
+        );
+        assert!(!n.removed, "removing node {} twice", n.name);
+        n.removed = true;
+        n.unschedulable = true;
+        n.labels.clear();
+        n.zone_key.clear();
+        let name = n.name.clone();
+        self.by_node_name.remove(&name);
+        self.refresh_domains();
+        self.rebuild_node_order();
     }
 
     /// The node with id `id`.
@@ -377,7 +405,11 @@ impl KubeCluster {
 
     /// True when every node carries label `key`.
     pub fn all_nodes_have(&self, key: &str) -> bool {
-        self.domains_ref(key).0.iter().all(Option::is_some)
+        self.domains_ref(key)
+            .0
+            .iter()
+            .zip(&self.nodes)
+            .all(|(d, n)| d.is_some() || n.removed)
     }
 
     fn add_to_totals(&mut self, rs: RsId, node: NodeId, delta: i64) {

@@ -9,7 +9,7 @@
 pub mod rules;
 pub mod sizing;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
 
@@ -129,6 +129,12 @@ pub enum OkeError {
     /// A name used twice.
     #[error("a {kind} named `{name}` already exists")]
     Duplicate { kind: &'static str, name: String },
+    /// A cluster that still has virtual node pools cannot be deleted.
+    #[error("cluster `{cluster}` still has virtual node pool `{pool}`: delete its pools first")]
+    ClusterHasPools { cluster: String, pool: String },
+    /// The object was deleted.
+    #[error("{kind} `{name}` has been deleted")]
+    Deleted { kind: &'static str, name: String },
     /// A network lookup or allocation failed.
     #[error(transparent)]
     Network(#[from] NetworkError),
@@ -209,6 +215,10 @@ pub struct Oke {
     pub pools: Vec<VirtualNodePool>,
     /// Virtual nodes that exist, for the region limit.
     pub virtual_node_count: usize,
+    /// Clusters deleted (their slots stay, so ids never move).
+    pub deleted_clusters: BTreeSet<ClusterId>,
+    /// Pools deleted.
+    pub deleted_pools: BTreeSet<PoolId>,
     by_name: BTreeMap<String, ClusterId>,
 }
 
@@ -237,9 +247,8 @@ impl Oke {
             ClusterType::Basic => ("basic", self.limits.basic_clusters),
         };
         let existing = self
-            .clusters
-            .iter()
-            .filter(|c| c.cluster_type == cluster.cluster_type)
+            .live_clusters()
+            .filter(|(_, c)| c.cluster_type == cluster.cluster_type)
             .count();
         if existing >= limit {
             return Err(OkeError::ClusterLimit { kind, limit });
@@ -264,8 +273,17 @@ impl Oke {
         topology: &Topology,
     ) -> Result<(PoolId, Vec<VirtualNodePlan>), OkeError> {
         let cluster = &self.clusters[pool.cluster.0 as usize];
+        if self.deleted_clusters.contains(&pool.cluster) {
+            return Err(OkeError::Deleted {
+                kind: "cluster",
+                name: cluster.name.clone(),
+            });
+        }
         check_cluster_supports_virtual_nodes(cluster)?;
-        if self.pools.iter().any(|p| p.name == pool.name) {
+        if self
+            .live_pools()
+            .any(|(_, p)| p.name == pool.name && p.cluster == pool.cluster)
+        {
             return Err(OkeError::Duplicate {
                 kind: "virtual node pool",
                 name: pool.name,
@@ -329,6 +347,159 @@ impl Oke {
         self.pools.push(pool);
         Ok((id, plan))
     }
+}
+
+impl Oke {
+    /// Clusters not deleted, with their ids.
+    pub fn live_clusters(&self) -> impl Iterator<Item = (ClusterId, &Cluster)> {
+        self.clusters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (ClusterId(i as u32), c))
+            .filter(|(id, _)| !self.deleted_clusters.contains(id))
+    }
+
+    /// Pools not deleted, with their ids.
+    pub fn live_pools(&self) -> impl Iterator<Item = (PoolId, &VirtualNodePool)> {
+        self.pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (PoolId(i as u32), p))
+            .filter(|(id, _)| !self.deleted_pools.contains(id))
+    }
+
+    /// Deletes a cluster that has no live virtual node pool; its name is free again.
+    pub fn delete_cluster(&mut self, id: ClusterId) -> Result<(), OkeError> {
+        let c = &self.clusters[id.0 as usize];
+        if self.deleted_clusters.contains(&id) {
+            return Err(OkeError::Deleted {
+                kind: "cluster",
+                name: c.name.clone(),
+            });
+        }
+        if let Some((_, p)) = self.live_pools().find(|(_, p)| p.cluster == id) {
+            return Err(OkeError::ClusterHasPools {
+                cluster: c.name.clone(),
+                pool: p.name.clone(),
+            });
+        }
+        if self.by_name.get(&c.name) == Some(&id) {
+            self.by_name.remove(&c.name);
+        }
+        self.deleted_clusters.insert(id);
+        Ok(())
+    }
+
+    /// Plans a resize of `pool` to `size` nodes given where its live nodes are
+    /// now (`current`, in node order), checking the virtual-node limit. Nodes
+    /// are added to the (AD, FD) slot with the fewest nodes and removed from the
+    /// one with the most, so the pool stays balanced (±1) over its slots.
+    pub fn plan_resize(
+        &self,
+        pool: PoolId,
+        current: &[(u8, FaultDomain)],
+        size: u32,
+    ) -> Result<Resize, OkeError> {
+        let p = &self.pools[pool.0 as usize];
+        if self.deleted_pools.contains(&pool) {
+            return Err(OkeError::Deleted {
+                kind: "virtual node pool",
+                name: p.name.clone(),
+            });
+        }
+        let resize = rebalance(&p.placements, current, size as usize);
+        let after = self.virtual_node_count + resize.add.len() - resize.remove.len();
+        if !resize.add.is_empty() && after > self.limits.virtual_nodes {
+            return Err(OkeError::VirtualNodeLimit {
+                requested: resize.add.len(),
+                existing: self.virtual_node_count,
+                limit: self.limits.virtual_nodes,
+            });
+        }
+        Ok(resize)
+    }
+
+    /// Records a resize the caller applied (nodes created and removed).
+    pub fn apply_resize(&mut self, pool: PoolId, size: u32, added: usize, removed: usize) {
+        assert!(
+            self.virtual_node_count + added >= removed,
+            "removing nodes that were never counted"
+        );
+        self.virtual_node_count = self.virtual_node_count + added - removed;
+        self.pools[pool.0 as usize].size = size;
+    }
+
+    /// Marks a pool deleted once its nodes are gone.
+    pub fn delete_pool(&mut self, pool: PoolId) {
+        self.deleted_pools.insert(pool);
+    }
+}
+
+/// Nodes to add and remove in a resize.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resize {
+    /// New nodes, in creation order.
+    pub add: Vec<VirtualNodePlan>,
+    /// Indices into `current` of the nodes to remove.
+    pub remove: Vec<usize>,
+}
+
+/// The pure rebalancing step behind [`Oke::plan_resize`]: each new node goes
+/// to the slot with the fewest nodes (ties: slot order, as [`spread_nodes`]
+/// orders them); each removed node comes from the slot with the most (ties: the
+/// last slot), newest node first. Nodes outside every slot (a placement that
+/// was changed) are removed first.
+pub fn rebalance(placements: &[Placement], current: &[(u8, FaultDomain)], size: usize) -> Resize {
+    let slots = spread_nodes(placements, spread_slot_count(placements));
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); slots.len()];
+    let mut orphans = Vec::new();
+    for (i, (ad, fd)) in current.iter().enumerate() {
+        match slots
+            .iter()
+            .position(|s| s.availability_domain == *ad && s.fault_domain == *fd)
+        {
+            Some(k) => members[k].push(i),
+            None => orphans.push(i),
+        }
+    }
+    let mut out = Resize::default();
+    let mut count = current.len();
+    while count > size {
+        if let Some(i) = orphans.pop() {
+            out.remove.push(i);
+        } else {
+            let k = (0..members.len())
+                .rev()
+                .max_by_key(|k| members[*k].len())
+                .expect("nodes to remove are in some slot");
+            out.remove
+                .push(members[k].pop().expect("the fullest slot has a node"));
+        }
+        count -= 1;
+    }
+    while count < size && !slots.is_empty() {
+        let k = (0..members.len())
+            .min_by_key(|k| members[*k].len())
+            .expect("at least one slot");
+        out.add.push(slots[k].clone());
+        members[k].push(usize::MAX);
+        count += 1;
+    }
+    out
+}
+
+/// Number of distinct (AD, FD) slots of the placements.
+fn spread_slot_count(placements: &[Placement]) -> usize {
+    placements
+        .iter()
+        .map(|p| {
+            if p.fault_domains.is_empty() {
+                usize::from(super::topology::FAULT_DOMAINS_PER_AD)
+            } else {
+                p.fault_domains.len()
+            }
+        })
+        .sum()
 }
 
 /// Refuses clusters that cannot host virtual nodes.
@@ -459,5 +630,119 @@ mod tests {
         ));
         c.kubernetes_version = "v1.34.1".into();
         assert!(check_cluster_supports_virtual_nodes(&c).is_ok());
+    }
+
+    fn apply(current: &mut Vec<(u8, FaultDomain)>, r: &Resize) {
+        let mut gone = r.remove.clone();
+        gone.sort_unstable();
+        for i in gone.into_iter().rev() {
+            current.remove(i);
+        }
+        current.extend(
+            r.add
+                .iter()
+                .map(|p| (p.availability_domain, p.fault_domain)),
+        );
+    }
+
+    fn per_slot(current: &[(u8, FaultDomain)]) -> BTreeMap<(u8, FaultDomain), usize> {
+        let mut m = BTreeMap::new();
+        for c in current {
+            *m.entry(*c).or_insert(0) += 1;
+        }
+        m
+    }
+
+    #[test]
+    fn resizing_rebalances_over_the_fault_domains() {
+        let pl = [placement(1, &[])];
+        let mut cur: Vec<(u8, FaultDomain)> = spread_nodes(&pl, 3)
+            .iter()
+            .map(|p| (p.availability_domain, p.fault_domain))
+            .collect();
+        // Grow 3 -> 7: FD-1 gets the extra node.
+        let r = rebalance(&pl, &cur, 7);
+        assert_eq!(r.remove, Vec::<usize>::new());
+        let fds: Vec<u8> = r.add.iter().map(|p| p.fault_domain.0).collect();
+        assert_eq!(fds, [1, 2, 3, 1]);
+        apply(&mut cur, &r);
+        // Shrink 7 -> 4 removes from FD-1 first, then FD-3, FD-2 (fullest, last slot on ties).
+        let r = rebalance(&pl, &cur, 4);
+        assert_eq!(r.add, Vec::new());
+        apply(&mut cur, &r);
+        let m = per_slot(&cur);
+        assert!(m.values().all(|c| *c == 1 || *c == 2), "{m:?}");
+        assert_eq!(m.values().sum::<usize>(), 4);
+        // Moving the pool to FD-2 and FD-3 only removes the FD-1 nodes first.
+        let moved = [placement(1, &[2, 3])];
+        let r = rebalance(&moved, &cur, 2);
+        apply(&mut cur, &r);
+        assert!(cur.iter().all(|(_, fd)| fd.0 != 1), "{cur:?}");
+    }
+
+    #[test]
+    fn deleting_a_cluster_needs_its_pools_gone() {
+        let mut oke = Oke::new(OkeLimits::default());
+        let c = oke
+            .create_cluster(Cluster {
+                id: "c".into(),
+                name: "c".into(),
+                cluster_type: ClusterType::Enhanced,
+                cni: CniType::OciVcnIpNative,
+                kubernetes_version: "v1.34.1".into(),
+                vcn: VcnId(0),
+            })
+            .unwrap();
+        oke.pools.push(VirtualNodePool {
+            id: "p".into(),
+            name: "p".into(),
+            cluster: c,
+            placements: vec![placement(1, &[])],
+            pod_subnet: SubnetId(0),
+            pod_nsgs: Vec::new(),
+            pod_shape: sizing::pod_shape("Pod.Standard.E4.Flex").unwrap(),
+            size: 3,
+            labels: Labels::new(),
+            taints: Vec::new(),
+        });
+        oke.virtual_node_count = 3;
+        assert!(matches!(
+            oke.delete_cluster(c),
+            Err(OkeError::ClusterHasPools { .. })
+        ));
+        let big = oke.plan_resize(PoolId(0), &[(1, FaultDomain(1)); 3], 10);
+        assert!(matches!(big, Err(OkeError::VirtualNodeLimit { .. })));
+        oke.apply_resize(PoolId(0), 0, 0, 3);
+        oke.delete_pool(PoolId(0));
+        assert_eq!(oke.virtual_node_count, 0);
+        assert!(matches!(
+            oke.plan_resize(PoolId(0), &[], 1),
+            Err(OkeError::Deleted { .. })
+        ));
+        oke.delete_cluster(c).unwrap();
+        assert_eq!(oke.cluster_named("c"), None);
+        assert_eq!(oke.live_clusters().count(), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_resize_sequence_stays_balanced(sizes in proptest::collection::vec(0usize..30, 1..8), two_ads in proptest::bool::ANY) {
+            let pl: Vec<Placement> = if two_ads {
+                vec![placement(1, &[]), placement(2, &[1, 3])]
+            } else {
+                vec![placement(1, &[])]
+            };
+            let mut cur = Vec::new();
+            for size in sizes {
+                let r = rebalance(&pl, &cur, size);
+                apply(&mut cur, &r);
+                proptest::prop_assert_eq!(cur.len(), size);
+                let m = per_slot(&cur);
+                let slots = spread_slot_count(&pl);
+                let max = m.values().copied().max().unwrap_or(0);
+                let min = if m.len() < slots { 0 } else { m.values().copied().min().unwrap_or(0) };
+                proptest::prop_assert!(max - min <= 1, "{:?}", m);
+            }
+        }
     }
 }
