@@ -124,3 +124,107 @@ fn reachability_verdicts_follow_the_rules_and_name_them() {
     );
     assert!(!report.expectations[6].passed);
 }
+
+const FAILOVER: &str = include_str!("../scenarios/mysql-failover-fd-outage.yaml");
+
+fn run_text(text: &str) -> ocisim::scenario::report::Report {
+    run(load_text("t.yaml", text, None, &LoadOptions::default()).unwrap()).0
+}
+
+#[test]
+fn mysql_fails_over_after_the_configured_time_and_the_app_errors_only_meanwhile() {
+    let r = run_text(FAILOVER);
+    let db = &r.wiring.databases[0];
+    assert_eq!(db.failovers, 1);
+    assert!(
+        db.instances[1].contains("FAULT-DOMAIN-2 primary"),
+        "{:?}",
+        db.instances
+    );
+    assert_eq!(
+        db.events,
+        vec![
+            "01:00:00  primary in AD-1/FAULT-DOMAIN-1 lost; a secondary takes over after 1m0s",
+            "01:01:00  failover: primary moves from AD-1/FAULT-DOMAIN-1 to AD-1/FAULT-DOMAIN-2",
+        ]
+    );
+    let fast = r.traffic[0].failed_db_unavailable;
+    assert!(fast > 0);
+    // A minute more of failover: a minute more of requests (120 rps, all pods
+    // healthy by then) fail for want of a primary.
+    let r2 = run_text(&FAILOVER.replace("failover_time: 60s", "failover_time: 120s"));
+    assert!(r2.wiring.databases[0].events[1].starts_with("01:02:00  failover"));
+    let slow = r2.traffic[0].failed_db_unavailable;
+    assert_eq!(slow - fast, 60 * 120, "{fast} vs {slow}");
+    // Standalone: no failover; down for the whole outage (30 minutes).
+    let r3 = run_text(&FAILOVER.replace("high_availability: true", "high_availability: false"));
+    assert_eq!(r3.wiring.databases[0].failovers, 0);
+    assert!(
+        r3.wiring.databases[0].events[1]
+            .starts_with("01:30:00  primary in AD-1/FAULT-DOMAIN-1 back")
+    );
+    assert!(r3.traffic[0].failed_db_unavailable > 25 * fast);
+}
+
+#[test]
+fn a_primary_outside_the_failed_domain_keeps_serving() {
+    let r = run_text(&FAILOVER.replace(
+        "fault_domain: FAULT-DOMAIN-1\n      password",
+        "fault_domain: FAULT-DOMAIN-3\n      password",
+    ));
+    assert_eq!(r.wiring.databases[0].failovers, 0);
+    assert_eq!(r.traffic[0].failed_db_unavailable, 0);
+    assert!(r.wiring.databases[0].instances[0].contains("FAULT-DOMAIN-3 primary"));
+}
+
+#[test]
+fn bad_mysql_sections_are_located() {
+    let cases = [
+        (
+            "subnet: db\n      high",
+            "subnet: dbx\n      high",
+            "mysql.db_systems[0].subnet",
+            "no subnet named `dbx`",
+        ),
+        (
+            "password: \"Db-Passw0rd!\"",
+            "password: weak",
+            "mysql.db_systems[0].password",
+            "password",
+        ),
+        (
+            "{deployment: app}",
+            "{deployment: web}",
+            "mysql.db_systems[0].clients[0].deployment",
+            "no Deployment named `web`",
+        ),
+        (
+            "fault_domain: FAULT-DOMAIN-1\n      password",
+            "fault_domain: FAULT-DOMAIN-7\n      password",
+            "mysql.db_systems[0].fault_domain",
+            "fault domain",
+        ),
+        (
+            "failover_time: 60s",
+            "failover_time: soon",
+            "mysql.failover_time",
+            "soon",
+        ),
+    ];
+    for (from, to, field, message) in cases {
+        assert!(FAILOVER.contains(from), "{from}");
+        let err = match load_text(
+            "t.yaml",
+            &FAILOVER.replacen(from, to, 1),
+            None,
+            &LoadOptions::default(),
+        ) {
+            Ok(_) => panic!("{from}: expected an error"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains(field) && err.contains(message) && err.contains("t.yaml:"),
+            "{from}: {err}"
+        );
+    }
+}

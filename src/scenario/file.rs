@@ -81,6 +81,9 @@ pub struct ScenarioFile {
     /// Price overrides for the cost section.
     #[serde(default)]
     pub prices: PricesFile,
+    /// MySQL DB systems and the Deployments that use them.
+    #[serde(default)]
+    pub mysql: Option<super::wiring_file::MysqlSectionFile>,
 }
 
 /// Price overrides (USD).

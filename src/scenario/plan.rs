@@ -309,6 +309,9 @@ impl Builder<'_> {
         self.build_network(&mut world)?;
         let shapes = self.build_cluster(&mut world)?;
         let (deployments, hpas) = self.read_manifests(manifests, &shapes)?;
+        if let Some(m) = &sf.mysql {
+            super::wiring::build_mysql(self.doc, m, &mut world, &deployments)?;
+        }
         for (_, h) in hpas {
             world.add_hpa(h.name, h.namespace, h.target, h.spec, h.has_behavior);
         }

@@ -227,10 +227,23 @@ pub struct TrafficRow {
     pub failed_no_backend: u64,
     /// Failed: over the pods' capacity or past the timeout.
     pub failed_overload: u64,
+    /// Failed: the database had no primary.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failed_db_unavailable: u64,
+    /// Failed: the network path to the database is closed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failed_db_unreachable: u64,
+    /// Failed: wrong or missing database password.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failed_db_auth: u64,
     /// Served / offered.
     pub availability: f64,
     /// Latency of served requests.
     pub latency: LatencySummary,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The bill, in USD (rounded to cents) and resource hours.
@@ -536,6 +549,13 @@ impl Report {
                     t.failed_no_backend,
                     t.failed_overload
                 );
+                if t.failed_db_unavailable + t.failed_db_unreachable + t.failed_db_auth > 0 {
+                    let _ = writeln!(
+                        o,
+                        "    database: {} with no primary, {} unreachable, {} wrong or missing password",
+                        t.failed_db_unavailable, t.failed_db_unreachable, t.failed_db_auth
+                    );
+                }
                 let l = &t.latency;
                 let _ = writeln!(
                     o,

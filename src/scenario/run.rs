@@ -537,7 +537,10 @@ fn pending_duration_ms(end: SimTime, p: &crate::model::kube::cluster::Pod) -> u6
 fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
     let w = &l.world;
     let mut expectations = Vec::new();
-    let mut wiring = super::wiring::WiringReport::default();
+    let mut wiring = super::wiring::WiringReport {
+        databases: super::wiring::database_rows(w),
+        ..Default::default()
+    };
     for (i, (label, e)) in l.expectations.iter().enumerate() {
         let v = &j.verdicts[i];
         let (passed, detail) = match e {
@@ -781,6 +784,9 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
                     failed_dead_backend: t.errors.dead_backend,
                     failed_no_backend: t.errors.no_backend,
                     failed_overload: t.errors.overload,
+                    failed_db_unavailable: t.errors.db_unavailable,
+                    failed_db_unreachable: t.errors.db_unreachable,
+                    failed_db_auth: t.errors.db_auth,
                     availability: if t.offered == 0 {
                         1.0
                     } else {

@@ -63,3 +63,55 @@ impl<'de> Deserialize<'de> for EndpointFile {
         d.deserialize_any(V)
     }
 }
+
+/// The `mysql` section: MySQL DB systems and who connects to them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlSectionFile {
+    /// Time from losing the primary to a secondary taking over (default 60s,
+    /// an assumption: OCI documents no figure).
+    pub failover_time: Option<super::file::DurationText>,
+    /// DB systems.
+    pub db_systems: Vec<DbSystemFile>,
+}
+
+/// One DB system.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbSystemFile {
+    /// Display name.
+    pub name: String,
+    /// Subnet of the endpoint.
+    pub subnet: String,
+    /// NSGs of the endpoint's VNIC.
+    #[serde(default)]
+    pub nsgs: Vec<String>,
+    /// Shape (default `MySQL.2`).
+    pub shape: Option<String>,
+    /// Three instances over FDs or ADs (default false: standalone).
+    #[serde(default)]
+    pub high_availability: bool,
+    /// Preferred primary AD (default: the subnet's, else AD-1).
+    pub availability_domain: Option<String>,
+    /// Preferred primary FD (default FAULT-DOMAIN-1).
+    pub fault_domain: Option<String>,
+    /// Listener port (default 3306).
+    pub port: Option<u16>,
+    /// The application user's password in the database.
+    pub password: String,
+    /// Deployments that connect to it.
+    #[serde(default)]
+    pub clients: Vec<DbClientFile>,
+}
+
+/// A Deployment that connects to a DB system.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbClientFile {
+    /// Deployment name.
+    pub deployment: String,
+    /// The Kubernetes Secret with the password (absent: no password check).
+    pub secret: Option<String>,
+    /// The key of the password in the Secret (default `password`).
+    pub key: Option<String>,
+}

@@ -14,7 +14,8 @@ use crate::kernel::{SimDuration, SimTime};
 use crate::model::kube::cluster::{KubeCluster, PodId, PodState, RsId};
 use crate::model::load::LoadProfile;
 
-use super::traffic::{Backends, ServiceModel, TrafficTotals, serve};
+use super::traffic::{Backends, ServiceModel, TrafficTotals, apply_database, serve};
+use super::wiring::DbView;
 
 /// The load offered to one Deployment.
 #[derive(Clone, Debug)]
@@ -101,11 +102,13 @@ impl Metrics {
     /// every Running pod metrics-server can reach. `down_since[node]` tells
     /// which nodes are dead and since when.
     /// `idle` lists ReplicaSets that have no load but are watched (HPA targets).
+    /// `db` says, per ReplicaSet that uses a database, what its database refuses.
     pub fn scrape(
         &mut self,
         kube: &KubeCluster,
         down_since: &[Option<SimTime>],
         idle: &[RsId],
+        db: &BTreeMap<RsId, DbView>,
         now: SimTime,
     ) {
         self.samples
@@ -119,6 +122,8 @@ impl Metrics {
                 dead_in_rotation: 0,
                 dead_seconds: 0.0,
             };
+            let view = db.get(&rs);
+            let mut refused = 0u32;
             let start = SimTime(now.as_ms().saturating_sub(window.as_ms()));
             for p in &kube.rs(rs).active {
                 let pod = kube.pod(*p);
@@ -126,7 +131,10 @@ impl Metrics {
                     continue;
                 }
                 match pod.node.and_then(|n| down_since[n.0 as usize]) {
-                    None => backends.healthy += 1,
+                    None => {
+                        backends.healthy += 1;
+                        refused += u32::from(view.is_some_and(|v| v.bad_credentials.contains(p)));
+                    }
                     // Dead, but still passing health checks for part of this interval:
                     // its share of the requests fails for that part.
                     Some(since) if since + detection > start => {
@@ -140,7 +148,7 @@ impl Metrics {
             let cap = Self::cpu_cap_m(kube, rs);
             // The interval (now - window, now] is served at the rate of its midpoint.
             let mid = SimTime(now.as_ms().saturating_sub(window.as_ms() / 2));
-            let outcome = serve(
+            let mut outcome = serve(
                 &load.service,
                 load.profile.rps_at(mid),
                 window,
@@ -149,6 +157,14 @@ impl Metrics {
                 load.cpu_ms_per_request,
                 now,
             );
+            if let Some(v) = view {
+                let share = if backends.healthy == 0 {
+                    0.0
+                } else {
+                    f64::from(refused) / f64::from(backends.healthy)
+                };
+                apply_database(&mut outcome, v.outage, v.outage_share, share);
+            }
             load.last_per_pod_rps = outcome.per_pod_rps;
             load.traffic.add(&outcome);
             let cpu = (outcome.per_pod_rps * load.cpu_ms_per_request).min(cap);

@@ -11,6 +11,7 @@ pub mod config;
 pub mod log;
 pub mod metrics;
 pub mod traffic;
+pub mod wiring;
 pub mod world;
 
 pub use config::{SimConfig, StartupLatency};

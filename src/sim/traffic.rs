@@ -38,13 +38,73 @@ pub struct Errors {
     pub no_backend: u64,
     /// Over the pods' capacity: queued past the timeout.
     pub overload: u64,
+    /// The database had no primary (down, or failing over).
+    pub db_unavailable: u64,
+    /// The network path from the pods to the database is closed.
+    pub db_unreachable: u64,
+    /// The pod's database password was wrong or missing.
+    pub db_auth: u64,
 }
 
 impl Errors {
     /// All of them.
     pub fn total(&self) -> u64 {
-        self.bandwidth + self.dead_backend + self.no_backend + self.overload
+        self.bandwidth
+            + self.dead_backend
+            + self.no_backend
+            + self.overload
+            + self.db_unavailable
+            + self.db_unreachable
+            + self.db_auth
     }
+}
+
+/// Requests the pods served but the database refused: the share
+/// `outage_share` of the interval fails by the outage's cause, and of the rest
+/// the share `bad_share` (pods with a wrong or missing password) fails
+/// authentication. Latency samples shrink with them.
+pub fn apply_database(
+    o: &mut Outcome,
+    outage: Option<super::wiring::DbOutage>,
+    outage_share: f64,
+    bad_share: f64,
+) {
+    use super::wiring::DbOutage;
+    let i = &mut o.interval;
+    let up = if outage.is_some() {
+        (1.0 - outage_share).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let reached = (i.served as f64 * up).round() as u64;
+    let lost = i.served - reached;
+    match outage {
+        Some(DbOutage::Unavailable) => i.errors.db_unavailable += lost,
+        Some(DbOutage::Unreachable) => i.errors.db_unreachable += lost,
+        None => {}
+    }
+    let kept = (reached as f64 * (1.0 - bad_share.clamp(0.0, 1.0))).round() as u64;
+    i.errors.db_auth += reached - kept;
+    let keep = if i.served == 0 {
+        0.0
+    } else {
+        kept as f64 / i.served as f64
+    };
+    i.served = kept;
+    if kept == 0 {
+        i.p50_ms = None;
+        i.p99_ms = None;
+    }
+    // Cumulative rounding keeps the samples' total at round(total × keep).
+    let mut before = 0u64;
+    let mut after_prev = 0u64;
+    for (_, n) in &mut o.latency {
+        before += *n;
+        let after = (before as f64 * keep).round() as u64;
+        *n = after - after_prev;
+        after_prev = after;
+    }
+    o.latency.retain(|(_, n)| *n > 0);
 }
 
 /// One interval's traffic for one Deployment.
@@ -241,6 +301,9 @@ impl TrafficTotals {
         self.errors.dead_backend += e.dead_backend;
         self.errors.no_backend += e.no_backend;
         self.errors.overload += e.overload;
+        self.errors.db_unavailable += e.db_unavailable;
+        self.errors.db_unreachable += e.db_unreachable;
+        self.errors.db_auth += e.db_auth;
         for (ms, n) in &o.latency {
             self.latency.saturating_record_n((*ms).max(1), *n);
         }
@@ -325,5 +388,46 @@ mod tests {
         assert_eq!(o.interval.errors.bandwidth, 200);
         assert_eq!(o.interval.errors.dead_backend, 200);
         assert_eq!(o.interval.served, 400);
+    }
+
+    #[test]
+    fn the_database_turns_served_requests_into_errors_by_cause() {
+        use crate::sim::wiring::DbOutage;
+        let b = Backends {
+            healthy: 4,
+            dead_in_rotation: 0,
+            dead_seconds: 0.0,
+        };
+        let fresh = || {
+            serve(
+                &model(),
+                20.0,
+                SimDuration::from_secs(15),
+                b,
+                1000.0,
+                10.0,
+                SimTime(15_000),
+            )
+        };
+        let mut o = fresh();
+        assert_eq!(o.interval.served, 300);
+        apply_database(&mut o, Some(DbOutage::Unavailable), 1.0 / 3.0, 0.25);
+        let e = o.interval.errors;
+        assert_eq!(
+            (e.db_unavailable, e.db_auth, o.interval.served),
+            (100, 50, 150)
+        );
+        assert_eq!(o.latency.iter().map(|(_, n)| n).sum::<u64>(), 150);
+        assert_eq!(o.interval.offered, o.interval.served + e.total());
+        let mut o = fresh();
+        apply_database(&mut o, Some(DbOutage::Unreachable), 1.0, 0.0);
+        assert_eq!(
+            (o.interval.errors.db_unreachable, o.interval.served),
+            (300, 0)
+        );
+        assert!(o.latency.is_empty() && o.interval.p99_ms.is_none());
+        let mut o = fresh();
+        apply_database(&mut o, None, 0.0, 0.0);
+        assert_eq!(o.interval.served, 300);
     }
 }

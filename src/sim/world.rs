@@ -13,6 +13,7 @@ use super::autoscaler::{HpaRuntime, pod_metrics};
 use super::config::SimConfig;
 use super::log::LogRecord;
 use super::metrics::{Metrics, WorkloadLoad};
+use super::wiring::{DbView, Wiring};
 use crate::kernel::{EventLog, EventQueue, RandomStream, SeedTree, SimDuration, SimTime};
 use crate::model::iam::{Iam, IamLimits};
 use crate::model::kube::cluster::{
@@ -25,6 +26,7 @@ use crate::model::kube::lifecycle::{ZoneState, tainting_rate, zone_state};
 use crate::model::kube::pod::{PodTemplate, TAINT_UNREACHABLE};
 use crate::model::kube::scheduler::{Explanation, FitError, IpAvailability, Scheduler};
 use crate::model::kube::selector::{LabelSelector, Taint, TaintEffect};
+use crate::model::mysql::Domain;
 use crate::model::network::{Network, NetworkError, SubnetId};
 use crate::model::ocid::OcidMint;
 use crate::model::oke::{Oke, OkeError, PoolId, VirtualNodePlan, VirtualNodePool};
@@ -160,6 +162,7 @@ enum Ev {
     Flush,
     MetricsScrape,
     HpaSync(u32),
+    Wiring,
     Observe,
 }
 
@@ -216,6 +219,9 @@ pub struct World {
     pub metrics: Metrics,
     /// HorizontalPodAutoscalers.
     pub hpas: Vec<HpaRuntime>,
+    /// MySQL, External Secrets and the Secrets pods need (`sim/wiring.rs`).
+    pub wiring: Wiring,
+    wiring_armed: BTreeSet<SimTime>,
     scheduler: Scheduler,
     queue: EventQueue<Ev>,
     node_sim: Vec<NodeSim>,
@@ -302,6 +308,8 @@ impl World {
             bound_by_rs_node: Vec::new(),
             metrics: Metrics::new(SimDuration::from_secs(15)),
             hpas: Vec::new(),
+            wiring: Wiring::default(),
+            wiring_armed: BTreeSet::new(),
             queue: EventQueue::new(),
             node_sim: Vec::new(),
             zones: Vec::new(),
@@ -697,11 +705,13 @@ impl World {
                     .filter_map(|h| h.rs)
                     .filter(|rs| self.metrics.load_of(*rs).is_none())
                     .collect();
-                self.metrics.scrape(&self.kube, &down, &idle, now);
+                let db = self.database_views(now);
+                self.metrics.scrape(&self.kube, &down, &idle, &db, now);
                 self.queue
                     .schedule(now + self.metrics.resolution, Ev::MetricsScrape);
             }
             Ev::HpaSync(i) => self.hpa_sync(i as usize),
+            Ev::Wiring => self.wiring_tick(),
             Ev::Observe => {}
         }
     }
@@ -1121,11 +1131,23 @@ impl World {
             }
         }
         self.failures.insert(failure, nodes);
+        let domain = match scope {
+            FailureScope::FaultDomain { ad, fd } => Some(Domain::Fault(ad, fd)),
+            FailureScope::AvailabilityDomain { ad } => Some(Domain::Availability(ad)),
+            FailureScope::Node(_) => None,
+        };
         self.failure_scopes.insert(failure, scope);
+        if let Some(d) = domain {
+            self.wiring.fail_domain(failure, d, now);
+            self.arm_wiring();
+        }
         self.arm_monitor();
     }
 
     fn recover(&mut self, failure: u32) {
+        let now = self.now();
+        self.wiring.recover(failure, now);
+        self.arm_wiring();
         let nodes = self.failures.remove(&failure).unwrap_or_default();
         self.failure_scopes.remove(&failure);
         for id in nodes {
@@ -1150,6 +1172,38 @@ impl World {
             }
         }
         self.arm_monitor();
+    }
+
+    // ----- wiring (sim/wiring.rs) ------------------------------------------
+
+    /// Schedules the wiring's next timer, once per instant.
+    fn arm_wiring(&mut self) {
+        let now = self.now();
+        self.wiring_armed.retain(|t| *t > now);
+        if let Some(at) = self.wiring.next_due()
+            && self.wiring_armed.insert(at.max(now))
+        {
+            self.queue.schedule(at.max(now), Ev::Wiring);
+        }
+    }
+
+    fn wiring_tick(&mut self) {
+        let now = self.now();
+        self.wiring.settle(now);
+        self.arm_wiring();
+    }
+
+    /// What each database-using Deployment's database refuses at `now`.
+    fn database_views(&self, now: SimTime) -> BTreeMap<RsId, DbView> {
+        if self.wiring.databases.is_empty() {
+            return BTreeMap::new();
+        }
+        let rs_of = |d: &str| self.deployment(d).map(|d| d.rs);
+        let password =
+            |p: PodId, secret: &str, key: &str| self.wiring.pod_secret_value(p, secret, key);
+        let window = self.metrics.resolution;
+        self.wiring
+            .views(&self.kube, &rs_of, &password, now, window)
     }
 
     fn arm_monitor(&mut self) {
