@@ -159,6 +159,15 @@ impl Wiring {
         !done.is_empty()
     }
 
+    /// Addresses held by DB system endpoints (for the world's IP accounting).
+    pub fn endpoint_ips(&self) -> u64 {
+        self.mysql
+            .systems
+            .iter()
+            .filter(|s| s.lifecycle != crate::model::mysql::DbLifecycle::Deleted)
+            .count() as u64
+    }
+
     /// When the next failover is due, if one is pending.
     pub fn next_due(&self) -> Option<SimTime> {
         self.mysql.next_due()

@@ -1528,11 +1528,12 @@ impl World {
         let bound: u64 = self.kube.nodes.iter().map(|n| n.pods.len() as u64).sum();
         let external: u64 = self.external_ips.values().map(|v| v.len() as u64).sum();
         let nodes = self.kube.nodes.iter().filter(|n| !n.removed).count() as u64;
+        let databases = self.wiring.endpoint_ips();
         let used: u64 = self.network.subnets.iter().map(|s| s.pool.used()).sum();
         assert_eq!(
             used,
-            bound + external + nodes,
-            "IP accounting: used addresses != pods + nodes + external"
+            bound + external + nodes + databases,
+            "IP accounting: used addresses != pods + nodes + external + DB endpoints"
         );
     }
 }
