@@ -73,6 +73,19 @@ impl<E> EventQueue<E> {
         self.heap.push(Entry { at, seq, event });
     }
 
+    /// Moves the clock forward to `at` without popping anything (an adapter
+    /// whose callers live in real time brings the world up to "now" this way).
+    /// Every event at or before `at` must have been popped already.
+    pub fn advance_to(&mut self, at: SimTime) {
+        assert!(
+            self.peek_time().is_none_or(|t| t > at),
+            "advance_to({at:?}) would skip a pending event"
+        );
+        if at > self.now {
+            self.now = at;
+        }
+    }
+
     /// The time of the next event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
         self.heap.peek().map(|e| e.at)

@@ -106,6 +106,24 @@ pub enum NetworkError {
         cidr: Ipv4Cidr,
         capacity: u64,
     },
+    /// An object cannot be deleted while something still uses it.
+    #[error("{kind} {name} is still in use: {by}")]
+    InUse {
+        /// Its kind.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// What uses it, in words.
+        by: String,
+    },
+    /// A VCN's default route table, security list or DHCP options go only with the VCN.
+    #[error("{kind} {name} is the default of its VCN and is deleted only with the VCN")]
+    DefaultObject {
+        /// Its kind.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
     /// Too many security lists on one subnet.
     #[error("subnet {subnet} names {count} security lists, over the limit of {limit}")]
     TooManySecurityLists {
@@ -126,6 +144,8 @@ pub struct Vcn {
     pub cidr_blocks: Vec<Ipv4Cidr>,
     /// The subnets created in it.
     pub subnets: Vec<SubnetId>,
+    /// True once deleted (the index stays, so `VcnId`s remain valid).
+    pub deleted: bool,
 }
 
 /// A subnet with its address pool.
@@ -149,6 +169,8 @@ pub struct Subnet {
     pub security_lists: Vec<String>,
     /// The address pool.
     pub pool: IpPool,
+    /// True once deleted (the index stays, so `SubnetId`s remain valid).
+    pub deleted: bool,
 }
 
 /// The kinds of gateway a VCN can have.
@@ -294,6 +316,40 @@ pub struct Network {
     pub nsgs: Vec<Nsg>,
     vcn_by_name: BTreeMap<String, VcnId>,
     subnet_by_name: BTreeMap<String, SubnetId>,
+    /// VCN and subnet indexes by OCID (the two never share an OCID).
+    by_ocid: BTreeMap<String, u32>,
+    /// DHCP options.
+    pub dhcp_options: Vec<DhcpOptions>,
+    /// Each VCN's default route table, security list and DHCP options (names).
+    defaults: BTreeMap<VcnId, VcnDefaults>,
+}
+
+/// A VCN's DHCP options (the DNS settings its subnets hand out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DhcpOptions {
+    /// The OCID.
+    pub id: String,
+    /// Name (the OCID for API-made objects).
+    pub name: String,
+    /// The VCN it belongs to.
+    pub vcn: VcnId,
+    /// `VcnLocalPlusInternet` or `CustomDnsServer`.
+    pub server_type: String,
+    /// Custom DNS servers (for `CustomDnsServer`).
+    pub custom_dns_servers: Vec<String>,
+    /// Search domain, e.g. `myvcn.oraclevcn.com`.
+    pub search_domain: Option<String>,
+}
+
+/// The names of the objects OCI creates with every VCN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VcnDefaults {
+    /// Default route table.
+    pub route_table: String,
+    /// Default security list.
+    pub security_list: String,
+    /// Default DHCP options.
+    pub dhcp_options: String,
 }
 
 impl Network {
@@ -312,7 +368,7 @@ impl Network {
         name: &str,
         cidr_blocks: Vec<Ipv4Cidr>,
     ) -> Result<VcnId, NetworkError> {
-        if self.vcns.len() >= self.limits.vcns_per_region {
+        if self.vcns.iter().filter(|v| !v.deleted).count() >= self.limits.vcns_per_region {
             return Err(NetworkError::VcnLimit {
                 limit: self.limits.vcns_per_region,
             });
@@ -331,8 +387,11 @@ impl Network {
             name: name.to_string(),
             cidr_blocks,
             subnets: Vec::new(),
+            deleted: false,
         });
         self.vcn_by_name.insert(name.to_string(), vid);
+        self.by_ocid
+            .insert(self.vcns[vid.0 as usize].id.clone(), vid.0);
         Ok(vid)
     }
 
@@ -401,7 +460,10 @@ impl Network {
             route_table: spec.route_table,
             security_lists: spec.security_lists,
             pool: IpPool::new(spec.cidr),
+            deleted: false,
         });
+        self.by_ocid
+            .insert(self.subnets[sid.0 as usize].id.clone(), sid.0);
         self.vcns[vcn.0 as usize].subnets.push(sid);
         self.subnet_by_name.insert(spec.name, sid);
         Ok(sid)
@@ -532,6 +594,363 @@ impl Network {
     /// Free addresses left in a subnet.
     pub fn free_ips(&self, subnet: SubnetId) -> u64 {
         self.subnets[subnet.0 as usize].pool.free()
+    }
+}
+
+/// Deletes, lookups by OCID and updates, for the API (which names objects by OCID).
+impl Network {
+    /// The live VCN with this OCID.
+    pub fn vcn_by_ocid(&self, ocid: &str) -> Option<VcnId> {
+        let i = *self.by_ocid.get(ocid)?;
+        let v = self.vcns.get(i as usize)?;
+        (v.id == ocid && !v.deleted).then_some(VcnId(i))
+    }
+
+    /// The live subnet with this OCID.
+    pub fn subnet_by_ocid(&self, ocid: &str) -> Option<SubnetId> {
+        let i = *self.by_ocid.get(ocid)?;
+        let s = self.subnets.get(i as usize)?;
+        (s.id == ocid && !s.deleted).then_some(SubnetId(i))
+    }
+
+    /// The VCN with index `id`.
+    pub fn vcn(&self, id: VcnId) -> &Vcn {
+        &self.vcns[id.0 as usize]
+    }
+
+    /// The live subnets of a VCN.
+    pub fn live_subnets(&self, vcn: VcnId) -> impl Iterator<Item = &Subnet> {
+        self.vcns[vcn.0 as usize]
+            .subnets
+            .iter()
+            .map(|s| &self.subnets[s.0 as usize])
+            .filter(|s| !s.deleted)
+    }
+
+    /// Records a VCN's default route table, security list and DHCP options
+    /// (created by the caller with the VCN).
+    pub fn set_defaults(&mut self, vcn: VcnId, defaults: VcnDefaults) {
+        self.defaults.insert(vcn, defaults);
+    }
+
+    /// A VCN's defaults, if recorded.
+    pub fn defaults(&self, vcn: VcnId) -> Option<&VcnDefaults> {
+        self.defaults.get(&vcn)
+    }
+
+    fn is_default(&self, vcn: VcnId, name: &str) -> bool {
+        self.defaults.get(&vcn).is_some_and(|d| {
+            d.route_table == name || d.security_list == name || d.dhcp_options == name
+        })
+    }
+
+    /// Adds DHCP options.
+    pub fn create_dhcp_options(&mut self, options: DhcpOptions) {
+        self.dhcp_options.push(options);
+    }
+
+    /// Deletes an empty VCN with its defaults. Anything else still in it
+    /// (subnets, gateways, other route tables, security lists, NSGs, DHCP
+    /// options) makes it `InUse`.
+    pub fn delete_vcn(&mut self, vcn: VcnId) -> Result<(), NetworkError> {
+        let mut left = Vec::new();
+        let subnets = self.live_subnets(vcn).count();
+        if subnets > 0 {
+            left.push(format!("{subnets} subnet(s)"));
+        }
+        let not_default = |name: &str| !self.is_default(vcn, name);
+        let count = [
+            (
+                "gateway(s)",
+                self.gateways.iter().filter(|g| g.vcn == vcn).count(),
+            ),
+            (
+                "route table(s)",
+                self.route_tables
+                    .iter()
+                    .filter(|r| r.vcn == vcn && not_default(&r.name))
+                    .count(),
+            ),
+            (
+                "security list(s)",
+                self.security_lists
+                    .iter()
+                    .filter(|r| r.vcn == vcn && not_default(&r.name))
+                    .count(),
+            ),
+            (
+                "network security group(s)",
+                self.nsgs.iter().filter(|r| r.vcn == vcn).count(),
+            ),
+            (
+                "DHCP options",
+                self.dhcp_options
+                    .iter()
+                    .filter(|r| r.vcn == vcn && not_default(&r.name))
+                    .count(),
+            ),
+        ];
+        for (what, n) in count {
+            if n > 0 {
+                left.push(format!("{n} {what}"));
+            }
+        }
+        let v = &self.vcns[vcn.0 as usize];
+        if !left.is_empty() {
+            return Err(NetworkError::InUse {
+                kind: "VCN",
+                name: v.name.clone(),
+                by: format!("it still contains {}", left.join(", ")),
+            });
+        }
+        let (name, id) = (v.name.clone(), v.id.clone());
+        self.route_tables.retain(|r| r.vcn != vcn);
+        self.security_lists.retain(|r| r.vcn != vcn);
+        self.dhcp_options.retain(|r| r.vcn != vcn);
+        self.defaults.remove(&vcn);
+        self.vcns[vcn.0 as usize].deleted = true;
+        self.vcn_by_name.remove(&name);
+        self.by_ocid.remove(&id);
+        Ok(())
+    }
+
+    /// Deletes a subnet whose addresses are all free.
+    pub fn delete_subnet(&mut self, subnet: SubnetId) -> Result<(), NetworkError> {
+        let s = &self.subnets[subnet.0 as usize];
+        let used = s.pool.capacity() - s.pool.free();
+        if used > 0 {
+            return Err(NetworkError::InUse {
+                kind: "subnet",
+                name: s.name.clone(),
+                by: format!("{used} address(es) are still allocated in it"),
+            });
+        }
+        let (name, id, vcn) = (s.name.clone(), s.id.clone(), s.vcn);
+        self.subnets[subnet.0 as usize].deleted = true;
+        self.vcns[vcn.0 as usize].subnets.retain(|x| *x != subnet);
+        if self.subnet_by_name.get(&name) == Some(&subnet) {
+            self.subnet_by_name.remove(&name);
+        }
+        self.by_ocid.remove(&id);
+        Ok(())
+    }
+
+    /// Deletes a gateway no route rule targets.
+    pub fn delete_gateway(&mut self, ocid: &str) -> Result<(), NetworkError> {
+        let i = self.gateway_index(ocid)?;
+        let g = &self.gateways[i];
+        if let Some(rt) = self
+            .route_tables
+            .iter()
+            .find(|r| r.vcn == g.vcn && r.rules.iter().any(|x| x.target == g.name))
+        {
+            return Err(NetworkError::InUse {
+                kind: g.kind.label(),
+                name: g.name.clone(),
+                by: format!("route table {} has a rule that targets it", rt.name),
+            });
+        }
+        self.gateways.remove(i);
+        Ok(())
+    }
+
+    /// Deletes a route table no subnet uses (never a VCN's default).
+    pub fn delete_route_table(&mut self, ocid: &str) -> Result<(), NetworkError> {
+        let i = self.find(&self.route_tables, ocid, "route table", |r| &r.id)?;
+        let (name, vcn) = (self.route_tables[i].name.clone(), self.route_tables[i].vcn);
+        self.deletable(vcn, "route table", &name, |s| {
+            s.route_table.as_deref() == Some(name.as_str())
+        })?;
+        self.route_tables.remove(i);
+        Ok(())
+    }
+
+    /// Deletes a security list no subnet uses (never a VCN's default).
+    pub fn delete_security_list(&mut self, ocid: &str) -> Result<(), NetworkError> {
+        let i = self.find(&self.security_lists, ocid, "security list", |r| &r.id)?;
+        let (name, vcn) = (
+            self.security_lists[i].name.clone(),
+            self.security_lists[i].vcn,
+        );
+        self.deletable(vcn, "security list", &name, |s| {
+            s.security_lists.contains(&name)
+        })?;
+        self.security_lists.remove(i);
+        Ok(())
+    }
+
+    /// Deletes DHCP options no subnet uses (never a VCN's default).
+    pub fn delete_dhcp_options(
+        &mut self,
+        ocid: &str,
+        used_by: Option<String>,
+    ) -> Result<(), NetworkError> {
+        let i = self.find(&self.dhcp_options, ocid, "DHCP options", |r| &r.id)?;
+        let (name, vcn) = (self.dhcp_options[i].name.clone(), self.dhcp_options[i].vcn);
+        if self.is_default(vcn, &name) {
+            return Err(NetworkError::DefaultObject {
+                kind: "DHCP options",
+                name,
+            });
+        }
+        if let Some(by) = used_by {
+            return Err(NetworkError::InUse {
+                kind: "DHCP options",
+                name,
+                by,
+            });
+        }
+        self.dhcp_options.remove(i);
+        Ok(())
+    }
+
+    /// Deletes a network security group.
+    pub fn delete_nsg(&mut self, ocid: &str) -> Result<(), NetworkError> {
+        let i = self.find(&self.nsgs, ocid, "network security group", |r| &r.id)?;
+        self.nsgs.remove(i);
+        Ok(())
+    }
+
+    /// Replaces a route table's rules; every target must be a gateway of its VCN.
+    pub fn set_route_rules(
+        &mut self,
+        ocid: &str,
+        rules: Vec<RouteRule>,
+    ) -> Result<(), NetworkError> {
+        let i = self.find(&self.route_tables, ocid, "route table", |r| &r.id)?;
+        let vcn = self.route_tables[i].vcn;
+        for rule in &rules {
+            if !self
+                .gateways
+                .iter()
+                .any(|g| g.vcn == vcn && g.name == rule.target)
+            {
+                return Err(NetworkError::NotFound {
+                    kind: "gateway",
+                    name: rule.target.clone(),
+                });
+            }
+        }
+        self.route_tables[i].rules = rules;
+        Ok(())
+    }
+
+    /// Replaces a security list's rules.
+    pub fn set_security_list_rules(
+        &mut self,
+        ocid: &str,
+        rules: Vec<SecurityRule>,
+    ) -> Result<(), NetworkError> {
+        let i = self.find(&self.security_lists, ocid, "security list", |r| &r.id)?;
+        self.security_lists[i].rules = rules;
+        Ok(())
+    }
+
+    /// Replaces an NSG's rules.
+    pub fn set_nsg_rules(
+        &mut self,
+        ocid: &str,
+        rules: Vec<SecurityRule>,
+    ) -> Result<(), NetworkError> {
+        let i = self.find(&self.nsgs, ocid, "network security group", |r| &r.id)?;
+        self.nsgs[i].rules = rules;
+        Ok(())
+    }
+
+    /// The gateway with this OCID.
+    pub fn gateway_by_ocid(&self, ocid: &str) -> Option<&Gateway> {
+        self.gateways.iter().find(|g| g.id == ocid)
+    }
+
+    /// The route table with this OCID.
+    pub fn route_table_by_ocid(&self, ocid: &str) -> Option<&RouteTable> {
+        self.route_tables.iter().find(|g| g.id == ocid)
+    }
+
+    /// The security list with this OCID.
+    pub fn security_list_by_ocid(&self, ocid: &str) -> Option<&SecurityList> {
+        self.security_lists.iter().find(|g| g.id == ocid)
+    }
+
+    /// The NSG with this OCID.
+    pub fn nsg_by_ocid(&self, ocid: &str) -> Option<&Nsg> {
+        self.nsgs.iter().find(|g| g.id == ocid)
+    }
+
+    /// The DHCP options with this OCID.
+    pub fn dhcp_options_by_ocid(&self, ocid: &str) -> Option<&DhcpOptions> {
+        self.dhcp_options.iter().find(|g| g.id == ocid)
+    }
+
+    /// Points a subnet at another route table, security lists or DHCP options.
+    pub fn update_subnet(
+        &mut self,
+        subnet: SubnetId,
+        route_table: Option<String>,
+        security_lists: Option<Vec<String>>,
+    ) -> Result<(), NetworkError> {
+        let s = &self.subnets[subnet.0 as usize];
+        if let Some(sl) = &security_lists
+            && sl.len() > self.limits.security_lists_per_subnet
+        {
+            return Err(NetworkError::TooManySecurityLists {
+                subnet: s.name.clone(),
+                count: sl.len(),
+                limit: self.limits.security_lists_per_subnet,
+            });
+        }
+        let s = &mut self.subnets[subnet.0 as usize];
+        if let Some(rt) = route_table {
+            s.route_table = Some(rt);
+        }
+        if let Some(sl) = security_lists {
+            s.security_lists = sl;
+        }
+        Ok(())
+    }
+
+    fn gateway_index(&self, ocid: &str) -> Result<usize, NetworkError> {
+        self.find(&self.gateways, ocid, "gateway", |g| &g.id)
+    }
+
+    fn find<T>(
+        &self,
+        items: &[T],
+        ocid: &str,
+        kind: &'static str,
+        id: impl Fn(&T) -> &String,
+    ) -> Result<usize, NetworkError> {
+        items
+            .iter()
+            .position(|x| id(x) == ocid)
+            .ok_or_else(|| NetworkError::NotFound {
+                kind,
+                name: ocid.to_string(),
+            })
+    }
+
+    /// Refuses to delete a VCN default or an object a live subnet uses.
+    fn deletable(
+        &self,
+        vcn: VcnId,
+        kind: &'static str,
+        name: &str,
+        uses: impl Fn(&Subnet) -> bool,
+    ) -> Result<(), NetworkError> {
+        if self.is_default(vcn, name) {
+            return Err(NetworkError::DefaultObject {
+                kind,
+                name: name.to_string(),
+            });
+        }
+        if let Some(s) = self.live_subnets(vcn).find(|s| uses(s)) {
+            return Err(NetworkError::InUse {
+                kind,
+                name: name.to_string(),
+                by: format!("subnet {} uses it", s.name),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -676,5 +1095,54 @@ mod tests {
             }],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn deletes_respect_dependencies_and_free_names_and_cidrs() {
+        let mut n = Network::new(NetworkLimits {
+            vcns_per_region: 1,
+            ..NetworkLimits::default()
+        });
+        let v = n
+            .create_vcn("ocid.v".into(), "ocid.v", vec![c("10.0.0.0/16")])
+            .unwrap();
+        n.create_route_table(v, "ocid.rt".into(), "ocid.rt", vec![])
+            .unwrap();
+        n.set_defaults(
+            v,
+            VcnDefaults {
+                route_table: "ocid.rt".into(),
+                security_list: "ocid.sl".into(),
+                dhcp_options: "ocid.dhcp".into(),
+            },
+        );
+        let mut spec = subnet("ocid.s", "10.0.0.0/24");
+        spec.route_table = Some("ocid.rt".into());
+        let s = n.create_subnet(v, "ocid.s".into(), spec).unwrap();
+        assert_eq!(n.subnet_by_ocid("ocid.s"), Some(s));
+        assert!(matches!(
+            n.delete_route_table("ocid.rt"),
+            Err(NetworkError::DefaultObject { .. })
+        ));
+        assert!(matches!(n.delete_vcn(v), Err(NetworkError::InUse { .. })));
+        let ip = n.allocate_ip(s).unwrap();
+        assert!(matches!(
+            n.delete_subnet(s),
+            Err(NetworkError::InUse { .. })
+        ));
+        n.release_ip(s, ip);
+        n.delete_subnet(s).unwrap();
+        assert_eq!(n.subnet_by_ocid("ocid.s"), None);
+        // The CIDR is free again.
+        n.create_subnet(v, "ocid.s2".into(), subnet("ocid.s2", "10.0.0.0/24"))
+            .unwrap();
+        n.delete_subnet(n.subnet_by_ocid("ocid.s2").unwrap())
+            .unwrap();
+        n.delete_vcn(v).unwrap();
+        assert!(n.route_tables.is_empty());
+        assert_eq!(n.vcn_by_ocid("ocid.v"), None);
+        // The deleted VCN no longer counts against the limit of one.
+        n.create_vcn("ocid.w".into(), "ocid.w", vec![c("10.0.0.0/16")])
+            .unwrap();
     }
 }

@@ -677,6 +677,18 @@ impl World {
         true
     }
 
+    /// Plays every event up to `at` and moves the clock to `at`, so that what the
+    /// caller does next happens at `at` (the API brings the world to the current
+    /// virtual time before each request). Returns false when the event limit
+    /// stopped it.
+    pub fn advance_to(&mut self, at: SimTime, observer: &mut dyn Observer) -> bool {
+        if !self.run(at, observer) {
+            return false;
+        }
+        self.queue.advance_to(at);
+        true
+    }
+
     fn handle(&mut self, ev: Ev) {
         match ev {
             Ev::Action(i) => self.run_action(i),

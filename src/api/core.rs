@@ -1,0 +1,591 @@
+//! Core networking (`/20160918`, oci-api.md §5.2): VCNs with their default
+//! route table, security list and DHCP options, and the helpers the other core
+//! resources share (`core_net.rs` has subnets, gateways, route tables,
+//! security lists, NSGs, private IPs and VNICs).
+//!
+//! Semantics are the network model's (CIDR checks, limits, dependencies); this
+//! module maps wire shapes onto it and keeps what OCI shows around it (display
+//! names, DNS labels, full rule shapes) in [`CoreState`].
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::pipeline::Ctx;
+use super::registry::Meta;
+use super::state::{Shared, Twin};
+use super::wire::{
+    ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, rfc3339, sort_items,
+};
+use crate::kernel::SimDuration;
+use crate::model::cidr::Ipv4Cidr;
+use crate::model::network::{DhcpOptions, Direction, SecurityRule, VcnDefaults, VcnId};
+
+/// What OCI shows of core objects that the network model does not keep.
+#[derive(Clone, Debug, Default)]
+pub struct CoreState {
+    /// DNS label by VCN or subnet OCID.
+    pub dns_labels: BTreeMap<String, String>,
+    /// Wire-shaped extras by OCID (rules as sent, flags), merged into the reply.
+    pub extras: BTreeMap<String, Value>,
+}
+
+/// Core's VCN and DHCP routes (the rest are in `core_net`).
+pub fn routes(r: Router<Shared>) -> Router<Shared> {
+    r.route("/20160918/vcns", get(list_vcns).post(create_vcn))
+        .route(
+            "/20160918/vcns/{id}",
+            get(get_vcn).put(update_vcn).delete(delete_vcn),
+        )
+        .route("/20160918/dhcps", get(list_dhcps))
+        .route("/20160918/dhcps/{id}", get(get_dhcp))
+}
+
+/// 404 unless `id` names the tenancy or a compartment that is not deleted;
+/// 400 InvalidParameter when it is not ACTIVE yet.
+pub fn check_compartment(t: &Twin, id: &str) -> Result<(), ApiError> {
+    use crate::model::identity::CompartmentState as S;
+    match t.identity.get(id) {
+        Ok(c) if c.state == S::Active => Ok(()),
+        Ok(c) if c.state == S::Deleted || c.state == S::Deleting => {
+            Err(ApiError::not_found("compartment", id))
+        }
+        Ok(c) => Err(ApiError::invalid(
+            "compartmentId",
+            format!("compartment {id} is {}, not ACTIVE yet", c.state.as_str()),
+        )),
+        Err(_) => Err(ApiError::not_found("compartment", id)),
+    }
+}
+
+/// The common fields of every core resource from its metadata.
+pub fn base_json(m: &Meta) -> Value {
+    json!({
+        "id": m.id,
+        "compartmentId": m.compartment_id,
+        "displayName": m.display_name,
+        "freeformTags": m.freeform_tags,
+        "definedTags": m.defined_tags,
+        "systemTags": {},
+        "lifecycleState": m.lifecycle_state,
+        "timeCreated": rfc3339(m.time_created),
+    })
+}
+
+/// Merges `extra`'s fields into `v`.
+pub fn merge(v: &mut Value, extra: &Value) {
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        for (k, x) in e {
+            o.insert(k.clone(), x.clone());
+        }
+    }
+}
+
+/// Registers a new core resource in PROVISIONING that becomes AVAILABLE after
+/// the `core.<kind>.provision` duration (default 1 s of virtual time).
+pub fn register_provisioning(
+    t: &mut Twin,
+    id: &str,
+    kind: &'static str,
+    compartment: &str,
+    name: &str,
+    tags: (Option<FreeformTags>, Option<Value>),
+) {
+    let mut m = Meta::new(id, kind, compartment, name, t.now, "PROVISIONING");
+    m.freeform_tags = tags.0.unwrap_or_default();
+    m.defined_tags = tags.1.unwrap_or(json!({}));
+    t.registry.insert(m);
+    let d = t
+        .durations
+        .get_or(&format!("core.{kind}.provision"), SimDuration::from_secs(1));
+    let id = id.to_string();
+    t.after(d, move |t| {
+        if t.registry
+            .get(&id)
+            .is_some_and(|m| m.lifecycle_state == "PROVISIONING")
+        {
+            t.registry.set_state(&id, "AVAILABLE");
+        }
+    });
+}
+
+/// Marks a resource TERMINATING, then TERMINATED after `core.<kind>.terminate`
+/// (default 1 s). The model change has already happened.
+pub fn terminate(t: &mut Twin, id: &str, kind: &'static str) {
+    t.registry.set_state(id, "TERMINATING");
+    let d = t
+        .durations
+        .get_or(&format!("core.{kind}.terminate"), SimDuration::from_secs(1));
+    let id = id.to_string();
+    t.after(d, move |t| t.registry.set_state(&id, "TERMINATED"));
+}
+
+/// A display name OCI would generate (`vcn20260101120000`) when none is given.
+pub fn default_name(kind: &str, t: &Twin) -> String {
+    let ts = rfc3339(t.now);
+    let digits: String = ts.chars().filter(char::is_ascii_digit).take(14).collect();
+    format!("{kind}{digits}")
+}
+
+/// Checks a DNS label: letters and digits, starting with a letter, at most 15.
+pub fn check_dns_label(field: &str, label: &str) -> Result<(), ApiError> {
+    let ok = !label.is_empty()
+        && label.len() <= 15
+        && label.chars().all(|c| c.is_ascii_alphanumeric())
+        && label.starts_with(|c: char| c.is_ascii_alphabetic());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("`{label}` must be 1 to 15 letters and digits, starting with a letter"),
+        ))
+    }
+}
+
+/// Parses a CIDR field.
+pub fn parse_cidr(field: &str, text: &str) -> Result<Ipv4Cidr, ApiError> {
+    text.parse::<Ipv4Cidr>()
+        .map_err(|e| ApiError::invalid(field, e.to_string()))
+}
+
+/// Lists the registry's resources of `kind` in `compartmentId` (required unless
+/// `compartment_optional`), filtered by `vcnId` via `vcn_of`, `displayName` and
+/// `lifecycleState`, sorted and paged, each rendered by `render`.
+pub fn list_kind(
+    t: &Twin,
+    p: &Params,
+    kind: &'static str,
+    compartment_optional: bool,
+    vcn_of: impl Fn(&Twin, &str) -> Option<String>,
+    render: impl Fn(&Twin, &Meta) -> Value,
+) -> ApiResult {
+    let compartment = if compartment_optional {
+        p.get("compartmentId")
+    } else {
+        Some(p.required("compartmentId")?)
+    };
+    if let Some(c) = compartment
+        && !t.identity.exists(c)
+    {
+        return Err(ApiError::not_found("compartment", c));
+    }
+    p.one_of(
+        "lifecycleState",
+        &[
+            "PROVISIONING",
+            "AVAILABLE",
+            "TERMINATING",
+            "TERMINATED",
+            "UPDATING",
+        ],
+    )?;
+    let vcn = p.get("vcnId");
+    let mut items: Vec<&Meta> = t
+        .registry
+        .of_kind(kind)
+        .filter(|m| compartment.is_none_or(|c| m.compartment_id == c))
+        .filter(|m| m.matches(p))
+        .filter(|m| vcn.is_none_or(|v| vcn_of(t, &m.id).as_deref() == Some(v)))
+        .collect();
+    sort_items(&mut items, p, &["TIMECREATED"], &["DISPLAYNAME"], |m| {
+        m.sort_key()
+    })?;
+    let (page, next) = paginate(items, p)?;
+    let v: Vec<Value> = page.into_iter().map(|m| render(t, m)).collect();
+    Ok(Reply::page(&v, next))
+}
+
+// ---------------------------------------------------------------- VCNs
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateVcn {
+    compartment_id: String,
+    cidr_block: Option<String>,
+    cidr_blocks: Option<Vec<String>>,
+    display_name: Option<String>,
+    dns_label: Option<String>,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+    is_ipv6_enabled: Option<bool>,
+}
+
+/// The VCN whose OCID is `id`, live in the model, else 404.
+pub fn vcn_id(t: &Twin, id: &str) -> Result<VcnId, ApiError> {
+    t.registry.get_kind(id, "vcn")?;
+    t.world
+        .network
+        .vcn_by_ocid(id)
+        .ok_or_else(|| ApiError::not_found("vcn", id))
+}
+
+fn vcn_json(t: &Twin, m: &Meta) -> Value {
+    let mut v = base_json(m);
+    let net = &t.world.network;
+    let live = net.vcn_by_ocid(&m.id);
+    let blocks: Vec<String> = net
+        .vcns
+        .iter()
+        .find(|x| x.id == m.id)
+        .map(|x| x.cidr_blocks.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    v["cidrBlock"] = json!(blocks.first().cloned().unwrap_or_default());
+    v["cidrBlocks"] = json!(blocks);
+    v["ipv6CidrBlocks"] = json!([]);
+    v["byoipv6CidrBlocks"] = json!([]);
+    v["ipv6PrivateCidrBlocks"] = json!([]);
+    let core = t.ext.get::<CoreState>();
+    let dns = core.and_then(|c| c.dns_labels.get(&m.id));
+    if let Some(d) = dns {
+        v["dnsLabel"] = json!(d);
+        v["vcnDomainName"] = json!(format!("{d}.oraclevcn.com"));
+    }
+    let defaults = live.and_then(|l| net.defaults(l));
+    if let Some(d) = defaults {
+        v["defaultRouteTableId"] = json!(id_of_name(t, &d.route_table));
+        v["defaultSecurityListId"] = json!(id_of_name(t, &d.security_list));
+        v["defaultDhcpOptionsId"] = json!(id_of_name(t, &d.dhcp_options));
+    }
+    v
+}
+
+/// API-made objects are named by their OCID in the model; scenario-made ones by
+/// display name. Either way this finds the OCID.
+fn id_of_name(t: &Twin, name: &str) -> String {
+    let net = &t.world.network;
+    net.route_tables
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| r.id.clone())
+        .or_else(|| {
+            net.security_lists
+                .iter()
+                .find(|r| r.name == name)
+                .map(|r| r.id.clone())
+        })
+        .or_else(|| {
+            net.dhcp_options
+                .iter()
+                .find(|r| r.name == name)
+                .map(|r| r.id.clone())
+        })
+        .unwrap_or_else(|| name.to_string())
+}
+
+async fn create_vcn(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    JsonBody(b): JsonBody<CreateVcn>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    check_compartment(&t, &b.compartment_id)?;
+    let texts: Vec<(String, String)> = match (&b.cidr_block, &b.cidr_blocks) {
+        (Some(one), None) => vec![("cidrBlock".into(), one.clone())],
+        (None, Some(many)) => many
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("cidrBlocks[{i}]"), c.clone()))
+            .collect(),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "cidrBlocks",
+                "give either cidrBlock or cidrBlocks, not both",
+            ));
+        }
+        (None, None) => return Err(ApiError::missing("cidrBlocks")),
+    };
+    let blocks = texts
+        .iter()
+        .map(|(f, c)| parse_cidr(f, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    if b.is_ipv6_enabled == Some(true) {
+        return Err(ApiError::invalid(
+            "isIpv6Enabled",
+            "the twin models IPv4 VCNs only",
+        ));
+    }
+    if let Some(l) = &b.dns_label {
+        check_dns_label("dnsLabel", l)?;
+    }
+    let id = t.world.mint.regional("vcn");
+    let vid = t.world.network.create_vcn(id.clone(), &id, blocks)?;
+    let name = b
+        .display_name
+        .clone()
+        .unwrap_or_else(|| default_name("vcn", &t));
+    register_provisioning(
+        &mut t,
+        &id,
+        "vcn",
+        &b.compartment_id,
+        &name,
+        (b.freeform_tags, b.defined_tags),
+    );
+    if let Some(l) = &b.dns_label {
+        t.ext
+            .get_mut::<CoreState>()
+            .dns_labels
+            .insert(id.clone(), l.clone());
+    }
+    create_defaults(
+        &mut t,
+        vid,
+        &id,
+        &name,
+        &b.compartment_id,
+        b.dns_label.as_deref(),
+    );
+    let m = t.registry.get_kind(&id, "vcn")?;
+    Ok(Reply::json(&vcn_json(&t, m)).etag(&m.etag()))
+}
+
+/// OCI's default security list rules: SSH and ICMP 3/4 from anywhere, ICMP 3
+/// from the VCN, all egress (OCI docs, "Default Security List").
+fn default_security_rules(vcn_cidr: &str) -> (Vec<Value>, Vec<SecurityRule>) {
+    let wire = vec![
+        json!({"direction": "INGRESS", "protocol": "6", "source": "0.0.0.0/0", "sourceType": "CIDR_BLOCK",
+               "isStateless": false, "tcpOptions": {"destinationPortRange": {"min": 22, "max": 22}}}),
+        json!({"direction": "INGRESS", "protocol": "1", "source": "0.0.0.0/0", "sourceType": "CIDR_BLOCK",
+               "isStateless": false, "icmpOptions": {"type": 3, "code": 4}}),
+        json!({"direction": "INGRESS", "protocol": "1", "source": vcn_cidr, "sourceType": "CIDR_BLOCK",
+               "isStateless": false, "icmpOptions": {"type": 3}}),
+        json!({"direction": "EGRESS", "protocol": "all", "destination": "0.0.0.0/0",
+               "destinationType": "CIDR_BLOCK", "isStateless": false}),
+    ];
+    let model = vec![
+        SecurityRule {
+            direction: Direction::Ingress,
+            peer: "0.0.0.0/0".into(),
+            protocol: "6".into(),
+            ports: Some((22, 22)),
+            stateless: false,
+        },
+        SecurityRule {
+            direction: Direction::Ingress,
+            peer: "0.0.0.0/0".into(),
+            protocol: "1".into(),
+            ports: None,
+            stateless: false,
+        },
+        SecurityRule {
+            direction: Direction::Ingress,
+            peer: vcn_cidr.into(),
+            protocol: "1".into(),
+            ports: None,
+            stateless: false,
+        },
+        SecurityRule {
+            direction: Direction::Egress,
+            peer: "0.0.0.0/0".into(),
+            protocol: "all".into(),
+            ports: None,
+            stateless: false,
+        },
+    ];
+    (wire, model)
+}
+
+/// Creates a VCN's default route table, security list and DHCP options.
+fn create_defaults(
+    t: &mut Twin,
+    vid: VcnId,
+    vcn_ocid: &str,
+    vcn_name: &str,
+    compartment: &str,
+    dns_label: Option<&str>,
+) {
+    let rt = t.world.mint.regional("routetable");
+    let sl = t.world.mint.regional("securitylist");
+    let dhcp = t.world.mint.regional("dhcpoptions");
+    let net = &mut t.world.network;
+    net.create_route_table(vid, rt.clone(), &rt, vec![])
+        .expect("an empty route table is always valid");
+    let cidr = net.vcn(vid).cidr_blocks[0].to_string();
+    let (wire, model) = default_security_rules(&cidr);
+    net.create_security_list(vid, sl.clone(), &sl, model);
+    net.create_dhcp_options(DhcpOptions {
+        id: dhcp.clone(),
+        name: dhcp.clone(),
+        vcn: vid,
+        server_type: "VcnLocalPlusInternet".into(),
+        custom_dns_servers: vec![],
+        search_domain: dns_label.map(|l| format!("{l}.oraclevcn.com")),
+    });
+    net.set_defaults(
+        vid,
+        VcnDefaults {
+            route_table: rt.clone(),
+            security_list: sl.clone(),
+            dhcp_options: dhcp.clone(),
+        },
+    );
+    let (ingress, egress): (Vec<Value>, Vec<Value>) =
+        wire.into_iter().partition(|r| r["direction"] == "INGRESS");
+    let strip = |rules: Vec<Value>| -> Vec<Value> {
+        rules
+            .into_iter()
+            .map(|mut r| {
+                r.as_object_mut().map(|o| o.remove("direction"));
+                r
+            })
+            .collect()
+    };
+    let core = t.ext.get_mut::<CoreState>();
+    core.extras.insert(
+        sl.clone(),
+        json!({"ingressSecurityRules": strip(ingress), "egressSecurityRules": strip(egress)}),
+    );
+    core.extras.insert(rt.clone(), json!({"routeRules": []}));
+    for (id, kind, name) in [
+        (
+            rt,
+            "routetable",
+            format!("Default Route Table for {vcn_name}"),
+        ),
+        (
+            sl,
+            "securitylist",
+            format!("Default Security List for {vcn_name}"),
+        ),
+        (
+            dhcp,
+            "dhcpoptions",
+            format!("Default DHCP Options for {vcn_name}"),
+        ),
+    ] {
+        register_provisioning(t, &id, kind, compartment, &name, (None, None));
+        t.ext
+            .get_mut::<CoreState>()
+            .extras
+            .entry(id)
+            .or_insert_with(|| json!({}))["vcnId"] = json!(vcn_ocid);
+    }
+}
+
+async fn get_vcn(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    let t = s.lock(&ctx);
+    let m = t.registry.get_kind(&id, "vcn")?;
+    Ok(Reply::json(&vcn_json(&t, m)).etag(&m.etag()))
+}
+
+async fn list_vcns(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiResult {
+    let t = s.lock(&ctx);
+    list_kind(&t, &p, "vcn", false, |_, id| Some(id.to_string()), vcn_json)
+}
+
+/// The fields every Update*Details shares.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCommon {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New free-form tags.
+    pub freeform_tags: Option<FreeformTags>,
+    /// New defined tags.
+    pub defined_tags: Option<Value>,
+}
+
+/// Applies display name and tags to a resource's metadata; 404 if unknown,
+/// 409 Conflict if it is terminating or terminated.
+pub fn apply_common(
+    t: &mut Twin,
+    id: &str,
+    kind: &'static str,
+    u: UpdateCommon,
+) -> Result<(), ApiError> {
+    let m = t.registry.get_kind_mut(id, kind)?;
+    if matches!(m.lifecycle_state.as_str(), "TERMINATING" | "TERMINATED") {
+        return Err(ApiError::conflict(format!(
+            "{kind} {id} is {} and cannot be updated",
+            m.lifecycle_state
+        )));
+    }
+    if let Some(n) = u.display_name {
+        m.display_name = n;
+    }
+    if let Some(f) = u.freeform_tags {
+        m.freeform_tags = f;
+    }
+    if let Some(d) = u.defined_tags {
+        m.defined_tags = d;
+    }
+    m.version += 1;
+    Ok(())
+}
+
+async fn update_vcn(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<UpdateCommon>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    apply_common(&mut t, &id, "vcn", b)?;
+    let m = t.registry.get_kind(&id, "vcn")?;
+    Ok(Reply::json(&vcn_json(&t, m)).etag(&m.etag()))
+}
+
+async fn delete_vcn(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    let vid = vcn_id(&t, &id)?;
+    let defaults = t.world.network.defaults(vid).cloned();
+    t.world.network.delete_vcn(vid)?;
+    terminate(&mut t, &id, "vcn");
+    if let Some(d) = defaults {
+        for (name, kind) in [
+            (d.route_table, "routetable"),
+            (d.security_list, "securitylist"),
+            (d.dhcp_options, "dhcpoptions"),
+        ] {
+            terminate(&mut t, &name, kind);
+        }
+    }
+    Ok(Reply::empty())
+}
+
+// ---------------------------------------------------------------- DHCP options
+
+fn dhcp_json(t: &Twin, m: &Meta) -> Value {
+    let mut v = base_json(m);
+    if let Some(d) = t.world.network.dhcp_options_by_ocid(&m.id) {
+        let mut options = vec![json!({
+            "type": "DomainNameServer",
+            "serverType": d.server_type,
+            "customDnsServers": d.custom_dns_servers,
+        })];
+        if let Some(sd) = &d.search_domain {
+            options.push(json!({"type": "SearchDomain", "searchDomainNames": [sd]}));
+        }
+        v["options"] = json!(options);
+        v["vcnId"] = json!(t.world.network.vcn(d.vcn).id);
+        v["domainNameType"] = json!("CUSTOM_DOMAIN");
+    } else if let Some(e) = t.ext.get::<CoreState>().and_then(|c| c.extras.get(&m.id)) {
+        merge(&mut v, e);
+        v["options"] = json!([]);
+    }
+    v
+}
+
+fn vcn_of_extra(t: &Twin, id: &str) -> Option<String> {
+    t.ext
+        .get::<CoreState>()
+        .and_then(|c| c.extras.get(id))
+        .and_then(|e| e["vcnId"].as_str().map(str::to_string))
+}
+
+async fn list_dhcps(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiResult {
+    let t = s.lock(&ctx);
+    list_kind(&t, &p, "dhcpoptions", false, vcn_of_extra, dhcp_json)
+}
+
+async fn get_dhcp(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    let t = s.lock(&ctx);
+    let m = t.registry.get_kind(&id, "dhcpoptions")?;
+    Ok(Reply::json(&dhcp_json(&t, m)).etag(&m.etag()))
+}
