@@ -172,7 +172,9 @@ impl From<NetworkError> for ApiError {
                 "RelatedResourceNotAuthorizedOrNotFound",
                 msg,
             ),
-            N::SubnetExhausted { .. } => ApiError::conflict(msg),
+            N::SubnetExhausted { .. } | N::InUse { .. } | N::DefaultObject { .. } => {
+                ApiError::conflict(msg)
+            }
             _ => ApiError::new(StatusCode::BAD_REQUEST, "InvalidParameter", msg),
         }
     }

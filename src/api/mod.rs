@@ -13,6 +13,7 @@ pub mod auth;
 pub mod chaos;
 pub mod control;
 pub mod core;
+pub mod core_net;
 pub mod error;
 pub mod identity;
 pub mod journal;
@@ -43,6 +44,7 @@ pub fn router(state: Shared) -> Router {
     // One line per service module.
     let r = identity::routes(r);
     let r = core::routes(r);
+    let r = core_net::routes(r);
     let r = control::routes(r);
     r.fallback(pipeline::no_route)
         .method_not_allowed_fallback(method_not_allowed)

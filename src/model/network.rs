@@ -124,6 +124,18 @@ pub enum NetworkError {
         /// Its name.
         name: String,
     },
+    /// A requested address cannot be taken.
+    #[error("address {addr} cannot be assigned in subnet {subnet} ({cidr}): {why}")]
+    AddressUnavailable {
+        /// The address.
+        addr: String,
+        /// The subnet.
+        subnet: String,
+        /// Its CIDR.
+        cidr: Ipv4Cidr,
+        /// Why (outside, reserved, in use).
+        why: &'static str,
+    },
     /// Too many security lists on one subnet.
     #[error("subnet {subnet} names {count} security lists, over the limit of {limit}")]
     TooManySecurityLists {
@@ -584,6 +596,30 @@ impl Network {
                 cidr: s.cidr,
                 capacity: s.pool.capacity(),
             })
+    }
+
+    /// Allocates exactly `addr` in a subnet: it must be inside, not one of the
+    /// three reserved addresses, and free.
+    pub fn allocate_exact_ip(&mut self, subnet: SubnetId, addr: u32) -> Result<(), NetworkError> {
+        let s = &mut self.subnets[subnet.0 as usize];
+        let why = if !s.cidr.contains(addr) {
+            Some("it is outside the subnet")
+        } else if s.pool.is_reserved(addr) {
+            Some("the first two and the last address of a subnet are reserved")
+        } else if !s.pool.allocate_exact(addr) {
+            Some("it is already in use")
+        } else {
+            None
+        };
+        match why {
+            None => Ok(()),
+            Some(why) => Err(NetworkError::AddressUnavailable {
+                addr: ip_string(addr),
+                subnet: s.name.clone(),
+                cidr: s.cidr,
+                why,
+            }),
+        }
     }
 
     /// Returns an address to its subnet; a double release is a bug and panics.

@@ -677,6 +677,35 @@ impl World {
         true
     }
 
+    /// Takes an address of `subnet` for something outside the cluster (a
+    /// private IP the API creates): exactly `addr`, or the lowest free one. It
+    /// counts with the timeline's external addresses in the IP accounting.
+    pub fn take_external_ip(
+        &mut self,
+        subnet: SubnetId,
+        addr: Option<u32>,
+    ) -> Result<u32, NetworkError> {
+        let ip = match addr {
+            Some(a) => self.network.allocate_exact_ip(subnet, a).map(|()| a)?,
+            None => self.network.allocate_ip(subnet)?,
+        };
+        self.external_ips.entry(subnet).or_default().push(ip);
+        self.version += 1;
+        Ok(ip)
+    }
+
+    /// Gives back an address taken by [`World::take_external_ip`].
+    pub fn release_external_ip(&mut self, subnet: SubnetId, addr: u32) {
+        let list = self.external_ips.entry(subnet).or_default();
+        let i = list
+            .iter()
+            .position(|a| *a == addr)
+            .expect("only addresses taken as external are released as external");
+        list.remove(i);
+        self.network.release_ip(subnet, addr);
+        self.version += 1;
+    }
+
     /// Plays every event up to `at` and moves the clock to `at`, so that what the
     /// caller does next happens at `at` (the API brings the world to the current
     /// virtual time before each request). Returns false when the event limit

@@ -1,0 +1,525 @@
+//! Core networking through the API: subnets, gateways, route tables, security
+//! lists, NSG rules, private IPs, dependencies on delete, and concurrent
+//! clients (no lost or duplicated writes, unique addresses).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use ocisim::api::testing::TestClient;
+use serde_json::{Value, json};
+
+struct Net {
+    vcn: String,
+    c: String,
+}
+
+async fn net(c: &TestClient) -> Net {
+    let v = c
+        .post(
+            "/20160918/vcns",
+            &json!({"compartmentId": c.tenancy(), "cidrBlock": "10.0.0.0/16", "dnsLabel": "main"}),
+        )
+        .await;
+    Net {
+        vcn: v.body["id"].as_str().unwrap().to_string(),
+        c: c.tenancy(),
+    }
+}
+
+async fn subnet(c: &TestClient, n: &Net, cidr: &str) -> Value {
+    c.post(
+        "/20160918/subnets",
+        &json!({"compartmentId": n.c, "vcnId": n.vcn, "cidrBlock": cidr, "dnsLabel": "s",
+                "prohibitPublicIpOnVnic": true}),
+    )
+    .await
+    .body
+}
+
+#[tokio::test]
+async fn subnets_use_the_vcn_defaults_and_the_models_cidr_rules() {
+    let c = TestClient::empty().await;
+    let n = net(&c).await;
+    let vcn = c.get(&format!("/20160918/vcns/{}", n.vcn)).await.body;
+    let s = subnet(&c, &n, "10.0.1.0/24").await;
+    assert_eq!(s["routeTableId"], vcn["defaultRouteTableId"]);
+    assert_eq!(s["securityListIds"], json!([vcn["defaultSecurityListId"]]));
+    assert_eq!(s["dhcpOptionsId"], vcn["defaultDhcpOptionsId"]);
+    assert_eq!(s["virtualRouterIp"], "10.0.1.1");
+    assert_eq!(s["subnetDomainName"], "s.main.oraclevcn.com");
+    assert_eq!(s["availabilityDomain"], Value::Null);
+    assert!(
+        s["virtualRouterMac"]
+            .as_str()
+            .unwrap()
+            .starts_with("00:00:17:")
+    );
+    let overlap = c
+        .post(
+            "/20160918/subnets",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "cidrBlock": "10.0.1.128/25"}),
+        )
+        .await;
+    assert_eq!(overlap.code(), "InvalidParameter");
+    assert!(
+        overlap.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cidrBlock:")
+    );
+    assert!(
+        overlap.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("overlaps")
+    );
+    let outside = c
+        .post(
+            "/20160918/subnets",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "cidrBlock": "10.9.0.0/24"}),
+        )
+        .await;
+    assert!(
+        outside.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not inside")
+    );
+    let ad = c
+        .post(
+            "/20160918/subnets",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "cidrBlock": "10.0.2.0/24",
+                    "availabilityDomain": "Uocm:PHX-AD-2"}),
+        )
+        .await;
+    assert_eq!(ad.body["availabilityDomain"], "Uocm:PHX-AD-2");
+    let bad_ad = c
+        .post(
+            "/20160918/subnets",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "cidrBlock": "10.0.3.0/24",
+                    "availabilityDomain": "PHX-AD-9"}),
+        )
+        .await;
+    assert!(
+        bad_ad.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("availabilityDomain:")
+    );
+    let missing_vcn = c
+        .post(
+            "/20160918/subnets",
+            &json!({"compartmentId": n.c, "vcnId": "ocid1.vcn.oc1.phx.none", "cidrBlock": "10.0.4.0/24"}),
+        )
+        .await;
+    assert_eq!(missing_vcn.status, StatusCode::NOT_FOUND);
+    // The VCN cannot go while a subnet is in it.
+    let d = c.delete(&format!("/20160918/vcns/{}", n.vcn)).await;
+    assert_eq!((d.status, d.code()), (StatusCode::CONFLICT, "Conflict"));
+    assert!(d.body["message"].as_str().unwrap().contains("2 subnet(s)"));
+}
+
+#[tokio::test]
+async fn gateways_route_tables_and_security_lists() {
+    let c = TestClient::empty().await;
+    let n = net(&c).await;
+    let igw = c
+        .post(
+            "/20160918/internetGateways",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "isEnabled": true, "displayName": "igw"}),
+        )
+        .await
+        .body;
+    assert_eq!(igw["isEnabled"], true);
+    let igw2 = c
+        .post(
+            "/20160918/internetGateways",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "isEnabled": true}),
+        )
+        .await;
+    assert_eq!(igw2.code(), "LimitExceeded");
+    let nat = c
+        .post(
+            "/20160918/natGateways",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn}),
+        )
+        .await
+        .body;
+    assert!(nat["natIp"].as_str().unwrap().starts_with("129.80."));
+    let services = c.get("/20160918/services").await.body;
+    assert_eq!(services.as_array().unwrap().len(), 2);
+    let all = &services[0];
+    assert_eq!(
+        all["cidrBlock"],
+        "all-phx-services-in-oracle-services-network"
+    );
+    let sgw = c
+        .post(
+            "/20160918/serviceGateways",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "services": [{"serviceId": all["id"]}]}),
+        )
+        .await
+        .body;
+    assert_eq!(sgw["services"][0]["serviceName"], all["name"]);
+    let sgw_id = sgw["id"].as_str().unwrap();
+    let detached = c
+        .post(
+            &format!("/20160918/serviceGateways/{sgw_id}/actions/detachService"),
+            &json!({"serviceId": all["id"]}),
+        )
+        .await;
+    assert_eq!(detached.body["services"], json!([]));
+    let attached = c
+        .post(
+            &format!("/20160918/serviceGateways/{sgw_id}/actions/attachService"),
+            &json!({"serviceId": all["id"]}),
+        )
+        .await;
+    assert_eq!(attached.body["services"].as_array().unwrap().len(), 1);
+    let rt = c
+        .post(
+            "/20160918/routeTables",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "routeRules": [
+                {"networkEntityId": nat["id"], "destination": "0.0.0.0/0", "destinationType": "CIDR_BLOCK"},
+                {"networkEntityId": sgw_id, "destination": all["cidrBlock"], "destinationType": "SERVICE_CIDR_BLOCK"}
+            ]}),
+        )
+        .await;
+    assert_eq!(rt.status, StatusCode::OK, "{:?}", rt.body);
+    assert_eq!(rt.body["routeRules"].as_array().unwrap().len(), 2);
+    let bad_rt = c
+        .post(
+            "/20160918/routeTables",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "routeRules": [
+                {"networkEntityId": sgw_id, "destination": "0.0.0.0/0", "destinationType": "CIDR_BLOCK"}]}),
+        )
+        .await;
+    assert!(
+        bad_rt.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("routeRules[0].destinationType")
+    );
+    let bad_enum = c
+        .post(
+            "/20160918/routeTables",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "routeRules": [
+                {"networkEntityId": sgw_id, "destination": "x", "destinationType": "NOPE"}]}),
+        )
+        .await;
+    assert_eq!(bad_enum.code(), "InvalidParameter");
+    assert!(
+        bad_enum.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("routeRules[0].destinationType")
+    );
+    // A gateway a route rule targets cannot be deleted.
+    let d = c
+        .delete(&format!(
+            "/20160918/natGateways/{}",
+            nat["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(d.status, StatusCode::CONFLICT);
+    let sl = c
+        .post(
+            "/20160918/securityLists",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn,
+                "ingressSecurityRules": [{"protocol": "6", "source": "10.0.0.0/16",
+                    "tcpOptions": {"destinationPortRange": {"min": 3306, "max": 3306}}}],
+                "egressSecurityRules": [{"protocol": "all", "destination": "0.0.0.0/0"}]}),
+        )
+        .await;
+    assert_eq!(sl.status, StatusCode::OK, "{:?}", sl.body);
+    assert_eq!(sl.body["ingressSecurityRules"][0]["isStateless"], false);
+    let sl_id = sl.body["id"].as_str().unwrap().to_string();
+    let model = c
+        .state
+        .lock_raw()
+        .world
+        .network
+        .security_list_by_ocid(&sl_id)
+        .unwrap()
+        .rules
+        .clone();
+    assert_eq!(model[0].ports, Some((3306, 3306)));
+    let bad_ports = c
+        .post(
+            "/20160918/securityLists",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn,
+                "ingressSecurityRules": [{"protocol": "6", "source": "10.0.0.0/16",
+                    "tcpOptions": {"destinationPortRange": {"min": 0, "max": 70000}}}],
+                "egressSecurityRules": []}),
+        )
+        .await;
+    assert!(
+        bad_ports.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ingressSecurityRules[0].tcpOptions.destinationPortRange")
+    );
+    let bad_proto = c
+        .post(
+            "/20160918/securityLists",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn,
+                "ingressSecurityRules": [], "egressSecurityRules": [{"protocol": "tcp", "destination": "0.0.0.0/0"}]}),
+        )
+        .await;
+    assert!(
+        bad_proto.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("egressSecurityRules[0].protocol")
+    );
+    // A subnet using the list pins it; the default list cannot be deleted at all.
+    let s = c
+        .post(
+            "/20160918/subnets",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "cidrBlock": "10.0.8.0/24",
+                    "securityListIds": [sl_id], "routeTableId": rt.body["id"]}),
+        )
+        .await;
+    assert_eq!(s.body["securityListIds"], json!([sl_id]));
+    assert_eq!(
+        c.delete(&format!("/20160918/securityLists/{sl_id}"))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let vcn = c.get(&format!("/20160918/vcns/{}", n.vcn)).await.body;
+    let d = c
+        .delete(&format!(
+            "/20160918/securityLists/{}",
+            vcn["defaultSecurityListId"].as_str().unwrap()
+        ))
+        .await;
+    assert!(d.body["message"].as_str().unwrap().contains("default"));
+}
+
+#[tokio::test]
+async fn nsg_security_rules_actions() {
+    let c = TestClient::empty().await;
+    let n = net(&c).await;
+    let nsg = c
+        .post(
+            "/20160918/networkSecurityGroups",
+            &json!({"compartmentId": n.c, "vcnId": n.vcn, "displayName": "db"}),
+        )
+        .await
+        .body;
+    let id = nsg["id"].as_str().unwrap();
+    assert!(id.starts_with("ocid1.networksecuritygroup."));
+    let added = c
+        .post(
+            &format!("/20160918/networkSecurityGroups/{id}/actions/addSecurityRules"),
+            &json!({"securityRules": [
+                {"direction": "INGRESS", "protocol": "6", "source": id, "sourceType": "NETWORK_SECURITY_GROUP",
+                 "tcpOptions": {"destinationPortRange": {"min": 3306, "max": 3306}}},
+                {"direction": "EGRESS", "protocol": "all", "destination": "0.0.0.0/0"}]}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{:?}", added.body);
+    let rules = added.body["securityRules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0]["isValid"], true);
+    let rid = rules[0]["id"].as_str().unwrap().to_string();
+    let ingress = c
+        .get(&format!(
+            "/20160918/networkSecurityGroups/{id}/securityRules?direction=INGRESS"
+        ))
+        .await;
+    assert_eq!(ingress.body.as_array().unwrap().len(), 1);
+    let upd = c
+        .post(
+            &format!("/20160918/networkSecurityGroups/{id}/actions/updateSecurityRules"),
+            &json!({"securityRules": [{"id": rid, "direction": "INGRESS", "protocol": "6", "source": "10.0.0.0/16",
+                    "tcpOptions": {"destinationPortRange": {"min": 33060, "max": 33060}}}]}),
+        )
+        .await;
+    assert_eq!(
+        upd.body["securityRules"][0]["tcpOptions"]["destinationPortRange"]["min"],
+        33060
+    );
+    let model = c
+        .state
+        .lock_raw()
+        .world
+        .network
+        .nsg_by_ocid(id)
+        .unwrap()
+        .rules
+        .clone();
+    assert_eq!(model.len(), 2);
+    assert_eq!(model[0].ports, Some((33060, 33060)));
+    let rm = c
+        .post(
+            &format!("/20160918/networkSecurityGroups/{id}/actions/removeSecurityRules"),
+            &json!({"securityRuleIds": [rid]}),
+        )
+        .await;
+    assert_eq!(rm.status, StatusCode::NO_CONTENT);
+    let all = c
+        .get(&format!(
+            "/20160918/networkSecurityGroups/{id}/securityRules"
+        ))
+        .await;
+    assert_eq!(all.body.as_array().unwrap().len(), 1);
+    let bad = c
+        .post(
+            &format!("/20160918/networkSecurityGroups/{id}/actions/removeSecurityRules"),
+            &json!({"securityRuleIds": ["NOPE"]}),
+        )
+        .await;
+    assert!(
+        bad.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("securityRuleIds[0]")
+    );
+    // NSGs list without a compartment.
+    let l = c
+        .get(&format!("/20160918/networkSecurityGroups?vcnId={}", n.vcn))
+        .await;
+    assert_eq!(l.body.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn private_ips_come_from_the_subnet_pool() {
+    let c = TestClient::empty().await;
+    let n = net(&c).await;
+    let s = subnet(&c, &n, "10.0.5.0/29").await;
+    let sid = s["id"].as_str().unwrap();
+    let a = c
+        .post("/20160918/privateIps", &json!({"subnetId": sid}))
+        .await;
+    assert_eq!(a.body["ipAddress"], "10.0.5.2");
+    assert_eq!(a.body["lifetime"], "RESERVED");
+    let b = c
+        .post(
+            "/20160918/privateIps",
+            &json!({"subnetId": sid, "ipAddress": "10.0.5.6"}),
+        )
+        .await;
+    assert_eq!(b.body["ipAddress"], "10.0.5.6");
+    let taken = c
+        .post(
+            "/20160918/privateIps",
+            &json!({"subnetId": sid, "ipAddress": "10.0.5.6"}),
+        )
+        .await;
+    assert!(
+        taken.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("already in use"),
+        "{:?}",
+        taken.body
+    );
+    let reserved = c
+        .post(
+            "/20160918/privateIps",
+            &json!({"subnetId": sid, "ipAddress": "10.0.5.7"}),
+        )
+        .await;
+    assert!(
+        reserved.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ipAddress:")
+    );
+    let list = c.get(&format!("/20160918/privateIps?subnetId={sid}")).await;
+    assert_eq!(list.body.as_array().unwrap().len(), 2);
+    // The subnet cannot go while addresses are taken; after deleting them it can.
+    assert_eq!(
+        c.delete(&format!("/20160918/subnets/{sid}")).await.status,
+        StatusCode::CONFLICT
+    );
+    for ip in [&a.body, &b.body] {
+        let r = c
+            .delete(&format!(
+                "/20160918/privateIps/{}",
+                ip["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+    }
+    assert_eq!(
+        c.delete(&format!("/20160918/subnets/{sid}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        c.get("/20160918/privateIps").await.code(),
+        "MissingParameter"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_clients_never_lose_or_duplicate_writes() {
+    let c = Arc::new(TestClient::empty().await);
+    let n = net(&c).await;
+    let s = subnet(&c, &n, "10.0.64.0/24").await;
+    let sid = s["id"].as_str().unwrap().to_string();
+    // 32 clients × 5 private IPs each, all at once.
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let c = c.clone();
+        let sid = sid.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..5 {
+                let r = c
+                    .post("/20160918/privateIps", &json!({"subnetId": sid}))
+                    .await;
+                assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+                got.push(r.body["ipAddress"].as_str().unwrap().to_string());
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), 160);
+    assert_eq!(unique.len(), 160, "an address was handed out twice");
+    let listed = c.get(&format!("/20160918/privateIps?subnetId={sid}")).await;
+    assert_eq!(
+        listed.body.as_array().unwrap().len(),
+        160,
+        "a write was lost"
+    );
+    {
+        let t = c.state.lock_raw();
+        let s = t
+            .world
+            .network
+            .subnet(t.world.network.subnet_by_ocid(&sid).unwrap());
+        assert_eq!(s.pool.used(), 160);
+    }
+    // 40 clients race for 20 subnet CIDRs, two per CIDR: exactly one of each pair wins.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let c = c.clone();
+        let body = json!({"compartmentId": n.c, "vcnId": n.vcn, "cidrBlock": format!("10.0.{}.0/24", 100 + i / 2)});
+        tasks.push(tokio::spawn(async move {
+            c.post("/20160918/subnets", &body).await.status
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 20);
+    let subnets = c
+        .get(&format!(
+            "/20160918/subnets?compartmentId={}&vcnId={}",
+            n.c, n.vcn
+        ))
+        .await;
+    assert_eq!(subnets.body.as_array().unwrap().len(), 21);
+}
