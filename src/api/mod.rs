@@ -17,10 +17,15 @@ pub mod core_net;
 pub mod error;
 pub mod identity;
 pub mod journal;
+pub mod kms;
 pub mod pipeline;
+pub mod policies;
 pub mod registry;
+pub mod secrets;
 pub mod state;
 pub mod testing;
+pub mod vault_wire;
+pub mod vaults;
 pub mod wire;
 pub mod workreq;
 
@@ -45,6 +50,10 @@ pub fn router(state: Shared) -> Router {
     let r = identity::routes(r);
     let r = core::routes(r);
     let r = core_net::routes(r);
+    let r = kms::routes(r);
+    let r = vaults::routes(r);
+    let r = secrets::routes(r);
+    let r = policies::routes(r);
     let r = control::routes(r);
     r.fallback(pipeline::no_route)
         .method_not_allowed_fallback(method_not_allowed)

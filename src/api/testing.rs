@@ -51,6 +51,12 @@ impl TestClient {
         TestClient { state, app }
     }
 
+    /// A client over an already started state (e.g. one with a verifier).
+    pub fn from_state(state: Shared) -> TestClient {
+        let app = super::router(state.clone());
+        TestClient { state, app }
+    }
+
     /// A fresh empty twin in us-phoenix-1 with seed 1.
     pub async fn empty() -> TestClient {
         TestClient::new(Boot {
