@@ -41,6 +41,7 @@ impl From<VaultError> for ApiError {
             V::ContentAndPromotion(_) => ApiError::invalid("currentVersionNumber", msg),
             V::VersionLimit { .. } | V::SecretLimit { .. } => ApiError::limit(msg),
             V::VaultNotActive { .. }
+            | V::KeyUnusable { .. }
             | V::WrongState { .. }
             | V::SecretWrongState { .. }
             | V::DuplicateSecretName { .. }

@@ -411,6 +411,16 @@ pub enum VaultError {
         /// Its state.
         state: &'static str,
     },
+    /// The secret's key cannot decrypt it now.
+    #[error("secret `{secret}` cannot be decrypted: its key {key} is {state}, not ENABLED")]
+    KeyUnusable {
+        /// Secret name.
+        secret: String,
+        /// Key OCID.
+        key: String,
+        /// The key's state.
+        state: &'static str,
+    },
     /// The key belongs to another vault.
     #[error("key {key} belongs to vault {key_vault}, not to vault {vault}")]
     KeyInOtherVault {
@@ -1555,6 +1565,31 @@ impl VaultService {
         self.bundle_of(now, secret, selector)
     }
 
+    /// A secret's content can be decrypted only while its vault is not being
+    /// deleted and its key is ENABLED (assumptions: OCI documents that a
+    /// disabled key cannot decrypt, not how the Secrets API reports it).
+    fn check_decryptable(&self, now: SimTime, secret: &Secret) -> Result<(), VaultError> {
+        let vault_state = self.vault(&secret.vault_id)?.state(now);
+        if matches!(
+            vault_state,
+            VaultState::SchedulingDeletion | VaultState::PendingDeletion | VaultState::Deleted
+        ) {
+            return Err(VaultError::VaultNotActive {
+                vault: secret.vault_id.clone(),
+                state: vault_state.as_str(),
+            });
+        }
+        let key_state = self.key(&secret.key_id)?.state(now);
+        if key_state != KeyState::Enabled {
+            return Err(VaultError::KeyUnusable {
+                secret: secret.name.clone(),
+                key: secret.key_id.clone(),
+                state: key_state.as_str(),
+            });
+        }
+        Ok(())
+    }
+
     /// The bundle of the secret named `name` in `vault_id`.
     pub fn bundle_by_name(
         &self,
@@ -1581,6 +1616,7 @@ impl VaultService {
         ) {
             return Err(secret.wrong_state(now, "read its content"));
         }
+        self.check_decryptable(now, secret)?;
         let version = secret.select(now, selector)?;
         if version.is_pending_deletion(now) {
             return Err(VaultError::VersionPendingDeletion {

@@ -803,3 +803,33 @@ proptest! {
         prop_assert_eq!(l.at(SimTime(probe)), expected);
     }
 }
+
+#[test]
+fn a_disabled_key_or_a_vault_being_deleted_makes_content_unreadable() {
+    let (mut s, vault, id, t) = with_secret();
+    let key = s.secret(&id).unwrap().key_id.clone();
+    s.disable_key(t, &key).unwrap();
+    assert_eq!(
+        read(&s, t, &id, VersionSelector::default()).unwrap_err(),
+        VaultError::KeyUnusable {
+            secret: "db-password".into(),
+            key: key.clone(),
+            state: "DISABLING"
+        }
+    );
+    let t = t + s.timings.key_change;
+    s.enable_key(t, &key).unwrap();
+    let t = t + s.timings.key_change;
+    assert_eq!(read(&s, t, &id, VersionSelector::default()).unwrap(), "v1");
+    s.schedule_vault_deletion(t, &vault, None).unwrap();
+    assert_eq!(
+        read(&s, t, &id, VersionSelector::default()).unwrap_err(),
+        VaultError::VaultNotActive {
+            vault: vault.clone(),
+            state: "SCHEDULING_DELETION"
+        }
+    );
+    s.cancel_vault_deletion(t, &vault).unwrap();
+    let t = t + s.timings.deletion_change;
+    assert_eq!(read(&s, t, &id, VersionSelector::default()).unwrap(), "v1");
+}
