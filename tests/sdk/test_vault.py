@@ -225,12 +225,13 @@ def workload_token(service_account):
 def test_policies_decide_workload_reads(client, endpoint, vaults, vault, key, tenancy):
     identity = client(oci.identity.IdentityClient)
     s = new_secret(vaults, vault, key, tenancy, "from-vault", name="eso-secret")
+    policy_name = f"eso-reads-secrets-{uuid.uuid4().hex[:6]}"
     e = raises("InvalidParameter", 400, identity.create_policy, oci.identity.models.CreatePolicyDetails(
         compartment_id=tenancy, name="bad", description="d",
         statements=["Allow any-user to reed secret-family in tenancy"]))
     assert "column 19: unknown verb `reed`" in e.message
     identity.create_policy(oci.identity.models.CreatePolicyDetails(
-        compartment_id=tenancy, name="eso-reads-secrets", description="ESO",
+        compartment_id=tenancy, name=policy_name, description="ESO",
         statements=["Allow any-user to read secret-family in tenancy where all {"
                     "request.principal.type = 'workload', request.principal.namespace = 'payments', "
                     "request.principal.service_account = 'external-secrets'}"]))
@@ -243,5 +244,5 @@ def test_policies_decide_workload_reads(client, endpoint, vaults, vault, key, te
     allowed = secrets_as("external-secrets").get_secret_bundle_by_name(secret_name="eso-secret", vault_id=vault.id)
     assert text_of(allowed.data) == "from-vault"
     e = raises("NotAuthorizedOrNotFound", 404, secrets_as("default").get_secret_bundle, s.id)
-    assert "policy `eso-reads-secrets` statement 1" in e.message
+    assert f"policy `{policy_name}` statement 1" in e.message
     assert "request.principal.service_account = 'external-secrets' is false" in e.message
