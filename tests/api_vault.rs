@@ -631,3 +631,68 @@ async fn workload_reads_are_decided_by_the_policies() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(c.get(&target).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn vault_outages_and_snapshot_restore() {
+    let c = TestClient::empty().await;
+    let (vault, prefix, key) = vault_and_key(&c).await;
+    let id = secret(&c, &vault, &key, "db-password", "hunter2").await;
+    put_content(&c, &id, "swordfish", "v2", "PENDING").await;
+    let bundle = format!("/20190301/secretbundles/{id}");
+
+    // A vault outage: reads and key operations fail with 503 until it ends.
+    let r = c
+        .post(&format!("/_ocisim/outages/vaults/{vault}"), &json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let down = c.get(&bundle).await;
+    assert_eq!(
+        (down.status, down.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
+    );
+    let k = c
+        .post(
+            &format!("{prefix}/20180608/keys/{key}/keyVersions"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(k.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        c.delete(&format!("/_ocisim/outages/vaults/{vault}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        unb64(&c.get(&bundle).await.body["secretBundleContent"]["content"]),
+        "hunter2"
+    );
+    let unknown = c
+        .post(
+            "/_ocisim/outages/vaults/ocid1.vault.oc1.phx.nope",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(unknown.code(), "NotAuthorizedOrNotFound");
+
+    // Snapshot, reset, restore: the same vault, key, secret, versions and stages.
+    let reads = [
+        format!("/20180608/vaults/{vault}"),
+        format!("{prefix}/20180608/keys/{key}"),
+        format!("/20180608/secrets/{id}"),
+        format!("/20180608/secrets/{id}/versions"),
+        format!("{bundle}?stage=PENDING"),
+    ];
+    let mut before = Vec::new();
+    for r in &reads {
+        before.push(c.get(r).await.body);
+    }
+    let snap = c.get("/_ocisim/snapshot").await.body;
+    c.post("/_ocisim/reset", &json!({})).await;
+    assert_eq!(c.get(&bundle).await.status, StatusCode::NOT_FOUND);
+    let r = c.post("/_ocisim/restore", &snap).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    for (r, b) in reads.iter().zip(&before) {
+        assert_eq!(&c.get(r).await.body, b, "{r}");
+    }
+}

@@ -36,6 +36,10 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
             "/20180608/vaults/{id}/actions/cancelDeletion",
             post(cancel_vault_deletion),
         )
+        .route(
+            "/_ocisim/outages/vaults/{id}",
+            post(start_vault_outage).delete(end_vault_outage),
+        )
         .route(KEYS, get(list_keys).post(create_key))
         .route(&format!("{KEYS}/{{key}}"), get(get_key).put(update_key))
         .route(&format!("{KEYS}/{{key}}/actions/enable"), post(enable_key))
@@ -277,6 +281,25 @@ async fn cancel_vault_deletion(
     let state = t.world.vault.cancel_vault_deletion(now, &id)?.state(now);
     t.registry.set_state(&id, state.as_str());
     vault_reply(&t, &id, &headers)
+}
+
+/// Control plane: the vault stops answering (every key and secret operation
+/// on it, bundle reads included, is 503 ServiceUnavailable) until the outage
+/// is deleted. Journaled like the other outages.
+async fn start_vault_outage(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    t.world.vault.set_vault_available(&id, false)?;
+    Ok(Reply::json(&json!({"vaultId": id, "available": false})))
+}
+
+async fn end_vault_outage(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    t.world.vault.set_vault_available(&id, true)?;
+    Ok(Reply::json(&json!({"vaultId": id, "available": true})))
 }
 
 // ---- keys -------------------------------------------------------------------
