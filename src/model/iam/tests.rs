@@ -681,3 +681,17 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn conditions_print_as_text_that_parses_back(s in statement()) {
+        let text = statement_text(s.0, s.1, s.2, s.3, s.4);
+        let parsed = parse_statement(&text).unwrap();
+        if let Some(c) = &parsed.condition {
+            let head = text.split(" where ").next().unwrap();
+            let again = parse_statement(&format!("{head} where {c}")).unwrap();
+            prop_assert_eq!(again.condition.as_ref(), Some(c));
+            prop_assert_eq!(again.location, parsed.location);
+        }
+    }
+}
