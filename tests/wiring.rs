@@ -92,7 +92,8 @@ fn bad_reachability_checks_are_located() {
 fn reachability_verdicts_follow_the_rules_and_name_them() {
     let (report, _) = run(load_text("ref.yaml", REFERENCE, None, &LoadOptions::default()).unwrap());
     let rows = &report.wiring.reachability;
-    assert_eq!(rows.len(), 6);
+    assert_eq!(rows.len(), 7);
+    assert!(rows[6].allowed && rows[6].flow == "pods -> mysql tcp :3306");
     assert!(rows[0].allowed && rows[0].steps[2].contains("security list db-sl ingress rule 1"));
     assert!(!rows[2].allowed && rows[2].steps[0].contains("private"));
     assert!(rows[3].steps[0].contains("service gateway sgw"));

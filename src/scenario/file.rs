@@ -84,6 +84,15 @@ pub struct ScenarioFile {
     /// MySQL DB systems and the Deployments that use them.
     #[serde(default)]
     pub mysql: Option<super::wiring_file::MysqlSectionFile>,
+    /// Compartment paths under the tenancy (`app`, `app:prod`).
+    #[serde(default)]
+    pub compartments: Vec<String>,
+    /// Vaults and their secrets.
+    #[serde(default)]
+    pub vaults: Vec<super::wiring_file::VaultFile>,
+    /// IAM policies.
+    #[serde(default)]
+    pub policies: Vec<super::wiring_file::PolicyFile>,
 }
 
 /// Price overrides (USD).
@@ -417,6 +426,14 @@ pub struct TimelineEntry {
     pub consume_ips: Option<IpsFile>,
     /// Return addresses taken by `consume_ips`.
     pub release_ips: Option<IpsFile>,
+    /// A vault stops answering.
+    pub vault_outage: Option<super::wiring_file::VaultRefFile>,
+    /// A secret gets a new CURRENT version.
+    pub rotate_secret: Option<super::wiring_file::RotateSecretFile>,
+    /// A secret is scheduled for deletion.
+    pub delete_secret: Option<super::wiring_file::DeleteSecretFile>,
+    /// The database password of the application user changes.
+    pub set_mysql_password: Option<super::wiring_file::SetPasswordFile>,
 }
 
 /// An AD, optionally with an FD.
@@ -495,6 +512,8 @@ pub struct ExpectationFile {
     pub time_to_ready: Option<TimeToReadyFile>,
     /// A flow through the network and the verdict expected for it.
     pub reachable: Option<super::wiring_file::ReachableFile>,
+    /// An ExternalSecret's Ready condition at the end.
+    pub external_secret: Option<super::wiring_file::ExternalSecretExpectFile>,
 }
 
 /// `time_to_ready`.

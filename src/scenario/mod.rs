@@ -1,4 +1,5 @@
 pub mod analyze;
+pub mod eso_manifest;
 pub mod file;
 pub mod hpa_manifest;
 pub mod manifest;

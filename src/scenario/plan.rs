@@ -115,6 +115,8 @@ pub enum Expectation {
     },
     /// A flow gets through the network (or not), as expected.
     Reachable(Box<super::wiring::ReachableCheck>),
+    /// An ExternalSecret ends Ready (or not), as expected.
+    ExternalSecret(Box<super::wiring::ExternalSecretCheck>),
 }
 
 /// A failure of the timeline, for recovery tracking.
@@ -309,6 +311,7 @@ impl Builder<'_> {
         self.build_network(&mut world)?;
         let shapes = self.build_cluster(&mut world)?;
         let (deployments, hpas) = self.read_manifests(manifests, &shapes)?;
+        super::wiring::build_secrets(self.doc, sf, manifests, &mut world, &deployments)?;
         if let Some(m) = &sf.mysql {
             super::wiring::build_mysql(self.doc, m, &mut world, &deployments)?;
         }
@@ -1157,15 +1160,33 @@ impl Builder<'_> {
                 e.apply.is_some(),
                 e.consume_ips.is_some(),
                 e.release_ips.is_some(),
+                e.vault_outage.is_some(),
+                e.rotate_secret.is_some(),
+                e.delete_secret.is_some(),
+                e.set_mysql_password.is_some(),
             ];
             if kinds.iter().filter(|k| **k).count() != 1 {
-                return Err(self.err(&p, "each timeline entry needs exactly one of: fault_domain_outage, ad_outage, node_failure, scale, apply, consume_ips, release_ips"));
+                return Err(self.err(&p, "each timeline entry needs exactly one of: fault_domain_outage, ad_outage, node_failure, scale, apply, consume_ips, release_ips, vault_outage, rotate_secret, delete_secret, set_mysql_password"));
             }
             let until = match &e.duration {
                 None => None,
                 Some(d) => Some(at + self.dur(&format!("{p}.duration"), d)?),
             };
             let is_failure = kinds[0] || kinds[1] || kinds[2];
+            if let Some((label, action, end)) =
+                super::wiring::timeline_action(self.doc, &p, e, world)?
+            {
+                world.schedule_action(at, label, action);
+                if let (Some(u), Some((l, a))) = (until, end) {
+                    world.schedule_action(u, l, a);
+                } else if until.is_some() {
+                    return Err(self.err(
+                        &format!("{p}.duration"),
+                        "`duration` applies only to failures and vault outages",
+                    ));
+                }
+                continue;
+            }
             if until.is_some() && !is_failure {
                 return Err(self.err(
                     &format!("{p}.duration"),
@@ -1438,12 +1459,13 @@ impl Builder<'_> {
                 e.error_rate.is_some(),
                 e.time_to_ready.is_some(),
                 e.reachable.is_some(),
+                e.external_secret.is_some(),
             ]
             .iter()
             .filter(|b| **b)
             .count();
             if count != 1 {
-                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas, latency, error_rate, time_to_ready, reachable"));
+                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas, latency, error_rate, time_to_ready, reachable, external_secret"));
             }
             let dep = |field: &str, name: &str| -> Result<String, ScenarioError> {
                 if deployments.contains_key(name) {
@@ -1697,6 +1719,14 @@ impl Builder<'_> {
                 let (label, check) =
                     super::wiring::reachable(self.doc, &format!("{p}.reachable"), r, world)?;
                 (label, Expectation::Reachable(Box::new(check)))
+            } else if let Some(x) = &e.external_secret {
+                let (label, check) = super::wiring::external_secret_expectation(
+                    self.doc,
+                    &format!("{p}.external_secret"),
+                    x,
+                    world,
+                )?;
+                (label, Expectation::ExternalSecret(Box::new(check)))
             } else {
                 unreachable!("exactly one kind was checked above")
             };

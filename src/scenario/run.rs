@@ -537,13 +537,20 @@ fn pending_duration_ms(end: SimTime, p: &crate::model::kube::cluster::Pod) -> u6
 fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
     let w = &l.world;
     let mut expectations = Vec::new();
+    let (external_secrets, secret_versions, waiting, service_events) =
+        super::wiring::secret_rows(w);
     let mut wiring = super::wiring::WiringReport {
         databases: super::wiring::database_rows(w),
+        external_secrets,
+        secret_versions,
+        waiting,
+        service_events,
         ..Default::default()
     };
     for (i, (label, e)) in l.expectations.iter().enumerate() {
         let v = &j.verdicts[i];
         let (passed, detail) = match e {
+            Expectation::ExternalSecret(c) => super::wiring::check_external_secret(w, c),
             Expectation::Reachable(c) => {
                 let (ok, detail, row) = super::wiring::evaluate(w, label, c);
                 wiring.reachability.push(row);

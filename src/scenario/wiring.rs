@@ -10,13 +10,25 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use super::source::{Document, ScenarioError};
-use super::wiring_file::{EndpointFile, MysqlSectionFile, ReachableFile};
+use base64::Engine as _;
+
+use super::eso_manifest;
+use super::wiring_file::{EndpointFile, MysqlSectionFile, ReachableFile, VaultFile};
 use crate::kernel::{SimDuration, SimTime};
+use crate::model::iam::PolicySpec;
+use crate::model::identity::Identity;
 use crate::model::mysql::{self, CreateDbSystem, Mysql, MysqlConfig};
 use crate::model::reachability::{Endpoint, Flow, Protocol, Reachability};
 use crate::model::topology::FaultDomain;
+use crate::model::vault::{
+    KeyAlgorithm, KeyShape, KeySpec, NewContent, NewVersionStage, SecretSpec, Tags, VaultSpec,
+    VaultTimings, VaultType,
+};
 use crate::sim::World;
+use crate::sim::eso::SecretStore;
+use crate::sim::wiring::WiringAction;
 use crate::sim::wiring::{Database, DbClient};
+use crate::sim::world::Action;
 use crate::sim::world::DeploymentSpec;
 
 /// The address `internet` stands for (TEST-NET-3, RFC 5737).
@@ -176,6 +188,20 @@ fn endpoint(
             let label = format!("pods of {}", p.name);
             Ok((vnic(&subnet, &p.pod_nsgs, label.clone())?, name.to_string()))
         }
+        ("mysql", db) => {
+            let d = match db {
+                None => world.wiring.databases.first(),
+                Some(n) => world.wiring.databases.iter().find(|d| d.name == n),
+            }
+            .ok_or_else(|| match db {
+                None => doc.error(path, "`mysql` needs a DB system under `mysql:`"),
+                Some(n) => doc.error(path, format!("no DB system named `{n}`")),
+            })?;
+            let s = world.wiring.mysql.get(d.id);
+            let subnet = net.subnet(s.subnet).name.clone();
+            let label = format!("MySQL {}", d.name);
+            Ok((vnic(&subnet, &d.nsgs, label)?, name.to_string()))
+        }
         _ => Ok((vnic(name, &[], name.to_string())?, name.to_string())),
     }
 }
@@ -187,6 +213,137 @@ pub struct WiringReport {
     pub reachability: Vec<ReachabilityRow>,
     /// MySQL DB systems at the end, with their history.
     pub databases: Vec<DatabaseRow>,
+    /// ExternalSecrets at the end, with their history.
+    pub external_secrets: Vec<ExternalSecretRow>,
+    /// Per Deployment using Secrets: which pods run with which version.
+    pub secret_versions: Vec<String>,
+    /// Pods that waited for a Secret, with kubelet's reason.
+    pub waiting: Vec<String>,
+    /// Timeline changes to vaults, secrets and database passwords.
+    pub service_events: Vec<String>,
+}
+
+/// An ExternalSecret in the report.
+#[derive(Debug, Serialize)]
+pub struct ExternalSecretRow {
+    /// `namespace/name`.
+    pub name: String,
+    /// `Ready=True SecretSynced` and the like.
+    pub condition: String,
+    /// The condition's message.
+    pub message: String,
+    /// Last successful sync and the versions it read.
+    pub synced: String,
+    /// Successful syncs and failed reconciles.
+    pub counts: String,
+    /// What happened, in time order.
+    pub events: Vec<String>,
+}
+
+/// The External Secrets and secret-version rows of the world.
+pub fn secret_rows(
+    w: &World,
+) -> (
+    Vec<ExternalSecretRow>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+) {
+    let eso = &w.wiring.eso;
+    let externals = eso
+        .externals
+        .iter()
+        .map(|(spec, st)| {
+            let name = format!("{}/{}", spec.namespace, spec.name);
+            ExternalSecretRow {
+                condition: match st.ready {
+                    None => "not reconciled".into(),
+                    Some(r) => format!("Ready={} {}", if r { "True" } else { "False" }, st.reason),
+                },
+                message: st.message.clone(),
+                synced: match st.refresh_time {
+                    Some(t) => format!(
+                        "last synced {t} ({})",
+                        st.versions
+                            .iter()
+                            .map(|(k, v)| format!("{k} v{v}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => "never synced".into(),
+                },
+                counts: format!(
+                    "{} sync(s), {} failed reconcile(s)",
+                    st.synced_total, st.failed_total
+                ),
+                events: eso
+                    .events
+                    .iter()
+                    .filter(|e| e.external_secret == name)
+                    .map(|e| format!("{}  {}", e.at, e.what))
+                    .collect(),
+                name,
+            }
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for ((ns, dep), needs) in &w.wiring.needs {
+        let Some(d) = w.deployment(dep) else { continue };
+        let mut by_version: BTreeMap<String, u32> = BTreeMap::new();
+        let mut running = 0;
+        for p in &w.kube.rs(d.rs).active {
+            let pod = w.kube.pod(*p);
+            if pod.state != crate::model::kube::cluster::PodState::Running {
+                continue;
+            }
+            running += 1;
+            let label = match w.wiring.pod_secrets.get(p) {
+                Some(m) => m
+                    .iter()
+                    .map(|(n, s)| format!("Secret {n} from {}", s.source))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                None => format!("no Secret ({} optional or absent)", needs.len()),
+            };
+            *by_version.entry(label).or_default() += 1;
+        }
+        let parts: Vec<String> = by_version
+            .iter()
+            .map(|(l, n)| format!("{n} with {l}"))
+            .collect();
+        versions.push(format!(
+            "{ns}/{dep}: {running} running pod(s): {}",
+            if parts.is_empty() {
+                "none".into()
+            } else {
+                parts.join(", ")
+            }
+        ));
+    }
+    let waiting = w
+        .wiring
+        .waiting
+        .iter()
+        .map(|(p, wt)| {
+            let pod = w.kube.pod(*p);
+            let end = match wt.started_at {
+                Some(t) => format!("started {t}"),
+                None if pod.deleted_at.is_some() => "deleted while waiting".into(),
+                None => "still waiting at the end".into(),
+            };
+            format!(
+                "{}: {} since {} ({}); {end}",
+                pod.name, wt.reason, wt.since, wt.message
+            )
+        })
+        .collect();
+    let services = w
+        .wiring
+        .service_events
+        .iter()
+        .map(|e| format!("{}  {}", e.at, e.what))
+        .collect();
+    (externals, versions, waiting, services)
 }
 
 /// A DB system in the report.
@@ -268,11 +425,50 @@ pub fn database_rows(w: &World) -> Vec<DatabaseRow> {
 impl WiringReport {
     /// True when there is nothing to show (the section is then left out).
     pub fn is_empty(&self) -> bool {
-        self.reachability.is_empty() && self.databases.is_empty()
+        self.reachability.is_empty()
+            && self.databases.is_empty()
+            && self.external_secrets.is_empty()
+            && self.secret_versions.is_empty()
+            && self.waiting.is_empty()
+            && self.service_events.is_empty()
     }
 
     /// Appends the section's text.
     pub fn render(&self, o: &mut String) {
+        if !self.service_events.is_empty() {
+            let _ = writeln!(o, "\nVault and database changes");
+            for e in &self.service_events {
+                let _ = writeln!(o, "  {e}");
+            }
+        }
+        if !self.external_secrets.is_empty() {
+            let _ = writeln!(o, "\nExternal Secrets");
+            for e in &self.external_secrets {
+                let _ = writeln!(
+                    o,
+                    "  {}: {}; {}; {}",
+                    e.name, e.condition, e.synced, e.counts
+                );
+                if e.condition.contains("False") {
+                    let _ = writeln!(o, "    message: {}", e.message);
+                }
+                for ev in &e.events {
+                    let _ = writeln!(o, "    {ev}");
+                }
+            }
+        }
+        if !self.secret_versions.is_empty() || !self.waiting.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nPods and Secrets (virtual nodes do not propagate Secret updates to running pods)"
+            );
+            for v in &self.secret_versions {
+                let _ = writeln!(o, "  {v}");
+            }
+            for v in &self.waiting {
+                let _ = writeln!(o, "  waited: {v}");
+            }
+        }
         if !self.databases.is_empty() {
             let _ = writeln!(o, "\nMySQL");
             for d in &self.databases {
@@ -475,9 +671,462 @@ pub fn build_mysql(
             name: f.name.clone(),
             id,
             password: f.password.clone(),
+            nsgs: f.nsgs.clone(),
             clients,
             outages: Vec::new(),
         });
     }
     Ok(())
+}
+
+/// The OCID standing for the scenario's tenancy.
+const TENANCY: &str = "ocid1.tenancy.oc1..aaaaaaaascenario";
+
+/// Compartments, vaults, policies, SecretStores, ExternalSecrets and the
+/// Secrets each Deployment needs; arms the External Secrets controller.
+pub fn build_secrets(
+    doc: &Document,
+    sf: &crate::scenario::file::ScenarioFile,
+    manifests: &[Document],
+    world: &mut World,
+    deployments: &BTreeMap<String, DeploymentSpec>,
+) -> Result<(), ScenarioError> {
+    let mut identity = Identity::new(TENANCY, "tenancy", world.topology.region.key);
+    for (i, path) in sf.compartments.iter().enumerate() {
+        let mut parent = TENANCY.to_string();
+        for (depth, part) in path.split(':').enumerate() {
+            let existing = identity
+                .children(&parent)
+                .find(|c| c.name.eq_ignore_ascii_case(part))
+                .map(|c| c.id.clone());
+            parent = match existing {
+                Some(id) => id,
+                None => {
+                    let id = format!(
+                        "ocid1.compartment.oc1..scenario{i}x{depth}{}",
+                        part.to_ascii_lowercase()
+                    );
+                    identity
+                        .create(
+                            id.clone(),
+                            &parent,
+                            part,
+                            "scenario compartment",
+                            SimTime::ZERO,
+                        )
+                        .map_err(|e| doc.error(&format!("compartments[{i}]"), e.to_string()))?;
+                    identity
+                        .activate(&id)
+                        .map_err(|e| doc.error(&format!("compartments[{i}]"), e.to_string()))?;
+                    id
+                }
+            };
+        }
+    }
+    let compartment = |field: &str, path: &Option<String>| -> Result<String, ScenarioError> {
+        match path.as_deref() {
+            None | Some("tenancy") => Ok(TENANCY.to_string()),
+            Some(p) => identity
+                .lookup_path(p)
+                .map(|c| c.id.clone())
+                .ok_or_else(|| {
+                    doc.error(
+                        field,
+                        format!("no compartment `{p}` (declare it under `compartments:`)"),
+                    )
+                }),
+        }
+    };
+    let cluster_id = world
+        .oke
+        .clusters
+        .first()
+        .map(|c| c.id.clone())
+        .unwrap_or_default();
+    build_vaults(doc, &sf.vaults, world, &compartment)?;
+    for (i, p) in sf.policies.iter().enumerate() {
+        let c = compartment(&format!("policies[{i}].compartment"), &p.compartment)?;
+        let statements = p
+            .statements
+            .iter()
+            .map(|s| s.replace("${cluster_id}", &cluster_id))
+            .collect();
+        world
+            .iam
+            .create_policy(
+                SimTime::ZERO,
+                &identity,
+                PolicySpec {
+                    compartment_id: c,
+                    name: p.name.clone(),
+                    description: String::new(),
+                    statements,
+                },
+            )
+            .map_err(|e| {
+                let field = match &e {
+                    crate::model::iam::IamError::Parse { index, .. }
+                    | crate::model::iam::IamError::Location { index, .. } => {
+                        format!("policies[{i}].statements[{}]", index - 1)
+                    }
+                    _ => format!("policies[{i}]"),
+                };
+                doc.error(&field, e.to_string())
+            })?;
+    }
+    read_eso_manifests(manifests, world, deployments)?;
+    world.wiring.identity = Some(identity);
+    world.wiring.cluster_id = cluster_id;
+    world.start_wiring();
+    Ok(())
+}
+
+/// Resolves a compartment path written at a field to its OCID.
+type CompartmentOf<'a> = dyn Fn(&str, &Option<String>) -> Result<String, ScenarioError> + 'a;
+
+fn build_vaults(
+    doc: &Document,
+    vaults: &[VaultFile],
+    world: &mut World,
+    compartment: &CompartmentOf,
+) -> Result<(), ScenarioError> {
+    // Vaults, keys and secrets exist before the run: no CREATING period.
+    let timings = world.vault.timings.clone();
+    world.vault.timings = VaultTimings {
+        vault_create: SimDuration::ZERO,
+        key_change: SimDuration::ZERO,
+        secret_create: SimDuration::ZERO,
+        secret_update: timings.secret_update,
+        deletion_change: timings.deletion_change,
+    };
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
+    for (vi, v) in vaults.iter().enumerate() {
+        let p = format!("vaults[{vi}]");
+        if world.vault.vaults().any(|x| x.display_name == v.name) {
+            return Err(doc.error(
+                &format!("{p}.name"),
+                format!("a vault named `{}` already exists", v.name),
+            ));
+        }
+        let c = compartment(&format!("{p}.compartment"), &v.compartment)?;
+        let vault_id = world.vault.create_vault(
+            SimTime::ZERO,
+            VaultSpec {
+                compartment_id: c.clone(),
+                display_name: v.name.clone(),
+                vault_type: VaultType::Default,
+                tags: Tags::default(),
+            },
+        );
+        let key_id = world
+            .vault
+            .create_key(
+                SimTime::ZERO,
+                KeySpec {
+                    compartment_id: c.clone(),
+                    vault_id: vault_id.clone(),
+                    display_name: format!("{}-key", v.name),
+                    shape: KeyShape {
+                        algorithm: KeyAlgorithm::Aes,
+                        length: 32,
+                        curve_id: None,
+                    },
+                    protection_mode: "SOFTWARE".into(),
+                    tags: Tags::default(),
+                },
+            )
+            .map_err(|e| doc.error(&p, e.to_string()))?;
+        for (si, s) in v.secrets.iter().enumerate() {
+            let sc = match &s.compartment {
+                None => c.clone(),
+                some => compartment(&format!("{p}.secrets[{si}].compartment"), some)?,
+            };
+            world
+                .vault
+                .create_secret(
+                    SimTime::ZERO,
+                    SecretSpec {
+                        compartment_id: sc,
+                        vault_id: vault_id.clone(),
+                        key_id: key_id.clone(),
+                        name: s.name.clone(),
+                        description: None,
+                        metadata: None,
+                        tags: Tags::default(),
+                        content: NewContent {
+                            content: b64(&s.content),
+                            name: None,
+                            stage: NewVersionStage::Current,
+                        },
+                    },
+                )
+                .map_err(|e| doc.error(&format!("{p}.secrets[{si}]"), e.to_string()))?;
+        }
+    }
+    world.vault.timings = timings;
+    Ok(())
+}
+
+/// SecretStores and ExternalSecrets among the manifests, and each
+/// Deployment's Secret references.
+fn read_eso_manifests(
+    manifests: &[Document],
+    world: &mut World,
+    deployments: &BTreeMap<String, DeploymentSpec>,
+) -> Result<(), ScenarioError> {
+    let mut externals = Vec::new();
+    for doc in manifests {
+        let Some((api, kind)) = eso_manifest::kind_of(doc) else {
+            continue;
+        };
+        match (api.as_str(), kind.as_str()) {
+            (_, "SecretStore") if api.starts_with("external-secrets.io/") => {
+                let m = eso_manifest::store(doc)?;
+                let vault_id = world
+                    .vault
+                    .vaults()
+                    .find(|v| v.id == m.vault || v.display_name == m.vault)
+                    .map(|v| v.id.clone())
+                    .ok_or_else(|| {
+                        doc.error(
+                            "spec.provider.oracle.vault",
+                            format!(
+                                "no vault `{}` (a vault OCID or the name of one under `vaults:`)",
+                                m.vault
+                            ),
+                        )
+                    })?;
+                if m.region != world.topology.region.name {
+                    return Err(doc.error(
+                        "spec.provider.oracle.region",
+                        format!(
+                            "region `{}`: the scenario's vaults are in {}",
+                            m.region, world.topology.region.name
+                        ),
+                    ));
+                }
+                if world
+                    .wiring
+                    .eso
+                    .stores
+                    .iter()
+                    .any(|s| s.name == m.name && s.namespace == m.namespace)
+                {
+                    return Err(doc.error(
+                        "metadata.name",
+                        format!("SecretStore {}/{} is defined twice", m.namespace, m.name),
+                    ));
+                }
+                world.wiring.eso.stores.push(SecretStore {
+                    name: m.name,
+                    namespace: m.namespace,
+                    vault_id,
+                    region: m.region,
+                    auth: m.auth,
+                });
+            }
+            (_, "ExternalSecret") if api.starts_with("external-secrets.io/") => {
+                externals.push((doc, eso_manifest::external_secret(doc)?));
+            }
+            ("apps/v1", "Deployment") => {
+                let (ns, name, needs) = eso_manifest::secret_needs(doc)?;
+                if deployments.contains_key(&name) && !needs.is_empty() {
+                    world.wiring.needs.insert((ns, name), needs);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (doc, es) in externals {
+        if !world
+            .wiring
+            .eso
+            .stores
+            .iter()
+            .any(|s| s.name == es.store && s.namespace == es.namespace)
+        {
+            return Err(doc.error(
+                "spec.secretStoreRef.name",
+                format!(
+                    "no SecretStore `{}` in namespace `{}`",
+                    es.store, es.namespace
+                ),
+            ));
+        }
+        if world
+            .wiring
+            .eso
+            .externals
+            .iter()
+            .any(|(e, _)| e.name == es.name && e.namespace == es.namespace)
+        {
+            return Err(doc.error(
+                "metadata.name",
+                format!(
+                    "ExternalSecret {}/{} is defined twice",
+                    es.namespace, es.name
+                ),
+            ));
+        }
+        world.wiring.eso.add(es, SimTime::ZERO);
+    }
+    Ok(())
+}
+
+/// A timeline entry on the wiring's services: its label, action and (for a
+/// vault outage with `duration`) the action that ends it. `None` for other kinds.
+#[allow(clippy::type_complexity)]
+pub fn timeline_action(
+    doc: &Document,
+    p: &str,
+    e: &crate::scenario::file::TimelineEntry,
+    world: &World,
+) -> Result<Option<(String, Action, Option<(String, Action)>)>, ScenarioError> {
+    let vault_id = |field: &str, name: &str| -> Result<String, ScenarioError> {
+        world
+            .vault
+            .vaults()
+            .find(|v| v.display_name == name)
+            .map(|v| v.id.clone())
+            .ok_or_else(|| doc.error(field, format!("no vault named `{name}` under `vaults:`")))
+    };
+    let secret_id = |field: &str, vault: &str, name: &str| -> Result<String, ScenarioError> {
+        let v = vault_id(&format!("{field}.vault"), vault)?;
+        world
+            .vault
+            .secret_by_name(SimTime::ZERO, &v, name)
+            .map(|s| s.id.clone())
+            .map_err(|_| {
+                doc.error(
+                    &format!("{field}.secret"),
+                    format!("no secret named `{name}` in vault `{vault}`"),
+                )
+            })
+    };
+    let wrap = |a: WiringAction| Action::Wiring(Box::new(a));
+    if let Some(v) = &e.vault_outage {
+        let id = vault_id(&format!("{p}.vault_outage.vault"), &v.vault)?;
+        return Ok(Some((
+            format!("vault outage: {}", v.vault),
+            wrap(WiringAction::VaultAvailable {
+                vault_id: id.clone(),
+                available: false,
+            }),
+            Some((
+                format!("vault {} answers again", v.vault),
+                wrap(WiringAction::VaultAvailable {
+                    vault_id: id,
+                    available: true,
+                }),
+            )),
+        )));
+    }
+    if let Some(r) = &e.rotate_secret {
+        let id = secret_id(&format!("{p}.rotate_secret"), &r.vault, &r.secret)?;
+        let content = base64::engine::general_purpose::STANDARD.encode(r.content.as_bytes());
+        return Ok(Some((
+            format!("rotate secret {}/{}", r.vault, r.secret),
+            wrap(WiringAction::RotateSecret {
+                secret_id: id,
+                content,
+            }),
+            None,
+        )));
+    }
+    if let Some(d) = &e.delete_secret {
+        let id = secret_id(&format!("{p}.delete_secret"), &d.vault, &d.secret)?;
+        return Ok(Some((
+            format!("schedule deletion of secret {}/{}", d.vault, d.secret),
+            wrap(WiringAction::DeleteSecret { secret_id: id }),
+            None,
+        )));
+    }
+    if let Some(s) = &e.set_mysql_password {
+        let i = world
+            .wiring
+            .databases
+            .iter()
+            .position(|d| d.name == s.db_system)
+            .ok_or_else(|| {
+                doc.error(
+                    &format!("{p}.set_mysql_password.db_system"),
+                    format!("no DB system named `{}` under `mysql:`", s.db_system),
+                )
+            })?;
+        mysql::check_password(&s.password)
+            .map_err(|x| doc.error(&format!("{p}.set_mysql_password.password"), x.to_string()))?;
+        return Ok(Some((
+            format!("set the application password of DB system {}", s.db_system),
+            wrap(WiringAction::SetDbPassword {
+                database: i,
+                password: s.password.clone(),
+            }),
+            None,
+        )));
+    }
+    Ok(None)
+}
+
+/// A resolved `external_secret` expectation.
+#[derive(Clone, Debug)]
+pub struct ExternalSecretCheck {
+    /// Index in the controller's list.
+    pub index: usize,
+    /// Expected Ready status.
+    pub ready: bool,
+    /// Text the message must contain.
+    pub message_contains: Option<String>,
+}
+
+/// Resolves an `external_secret` expectation.
+pub fn external_secret_expectation(
+    doc: &Document,
+    path: &str,
+    x: &super::wiring_file::ExternalSecretExpectFile,
+    world: &World,
+) -> Result<(String, ExternalSecretCheck), ScenarioError> {
+    let ns = x.namespace.clone().unwrap_or_else(|| "default".into());
+    let index = world
+        .wiring
+        .eso
+        .externals
+        .iter()
+        .position(|(e, _)| e.name == x.name && e.namespace == ns)
+        .ok_or_else(|| {
+            doc.error(
+                &format!("{path}.name"),
+                format!("no ExternalSecret {ns}/{} among the manifests", x.name),
+            )
+        })?;
+    let label = format!(
+        "external_secret {ns}/{} Ready={}{}",
+        x.name,
+        if x.ready { "True" } else { "False" },
+        x.message_contains
+            .as_ref()
+            .map(|m| format!(" (message contains `{m}`)"))
+            .unwrap_or_default()
+    );
+    Ok((
+        label,
+        ExternalSecretCheck {
+            index,
+            ready: x.ready,
+            message_contains: x.message_contains.clone(),
+        },
+    ))
+}
+
+/// Checks an `external_secret` expectation at the end of the run.
+pub fn check_external_secret(w: &World, c: &ExternalSecretCheck) -> (bool, String) {
+    let st = &w.wiring.eso.externals[c.index].1;
+    let ok = st.ready == Some(c.ready)
+        && c.message_contains
+            .as_ref()
+            .is_none_or(|m| st.message.contains(m.as_str()));
+    let cond = match st.ready {
+        None => "not reconciled".to_string(),
+        Some(r) => format!("Ready={} {}", if r { "True" } else { "False" }, st.reason),
+    };
+    (ok, format!("{cond}: {}", st.message))
 }

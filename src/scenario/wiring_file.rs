@@ -115,3 +115,94 @@ pub struct DbClientFile {
     /// The key of the password in the Secret (default `password`).
     pub key: Option<String>,
 }
+
+/// A vault with its secrets (created ACTIVE before the run starts).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultFile {
+    /// Display name (ExternalSecret stores may name the vault by it).
+    pub name: String,
+    /// Compartment path (`app`, `app:prod`; default: the tenancy).
+    pub compartment: Option<String>,
+    /// Secrets.
+    #[serde(default)]
+    pub secrets: Vec<VaultSecretFile>,
+}
+
+/// A secret and its first version.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultSecretFile {
+    /// Name, unique in the vault.
+    pub name: String,
+    /// The content as text (stored base64-encoded, as OCI does).
+    pub content: String,
+    /// Compartment path (default: the vault's).
+    pub compartment: Option<String>,
+}
+
+/// An IAM policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Name.
+    pub name: String,
+    /// The compartment it is attached to (default: the tenancy).
+    pub compartment: Option<String>,
+    /// Statements; `${cluster_id}` stands for the cluster's OCID.
+    pub statements: Vec<String>,
+}
+
+/// `vault_outage`: a vault stops answering (for `duration`, or to the end).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultRefFile {
+    /// Vault name.
+    pub vault: String,
+}
+
+/// `rotate_secret`: new content becomes CURRENT.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretFile {
+    /// Vault name.
+    pub vault: String,
+    /// Secret name.
+    pub secret: String,
+    /// New content as text.
+    pub content: String,
+}
+
+/// `delete_secret`: scheduled deletion (inaccessible at once).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteSecretFile {
+    /// Vault name.
+    pub vault: String,
+    /// Secret name.
+    pub secret: String,
+}
+
+/// `set_mysql_password`: the application user's password changes in the database.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPasswordFile {
+    /// DB system name.
+    pub db_system: String,
+    /// New password.
+    pub password: String,
+}
+
+/// `external_secret`: an ExternalSecret's Ready condition at the end of the run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalSecretExpectFile {
+    /// Name.
+    pub name: String,
+    /// Namespace (default `default`).
+    pub namespace: Option<String>,
+    /// Expected Ready status.
+    pub ready: bool,
+    /// Text the condition's message must contain.
+    pub message_contains: Option<String>,
+}

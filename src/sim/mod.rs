@@ -8,6 +8,7 @@
 
 pub mod autoscaler;
 pub mod config;
+pub mod eso;
 pub mod log;
 pub mod metrics;
 pub mod traffic;

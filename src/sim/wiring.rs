@@ -1,5 +1,14 @@
 //! The reference architecture's wiring as the world plays it: MySQL DB
-//! systems and the Deployments that use them.
+//! systems and the Deployments that use them, External Secrets (`eso.rs`) and
+//! the Secrets pods need to start.
+//!
+//! A pod whose container references a missing Secret (or a missing key) by
+//! `env`/`envFrom` stays in `CreateContainerConfigError`, as kubelet reports
+//! it; one mounting a missing Secret volume stays `ContainerCreating` with a
+//! `FailedMount` event. kubelet retries every [`KUBELET_RETRY`]. A pod that
+//! starts takes a snapshot of the Secrets it uses: virtual nodes do not
+//! propagate Secret updates to running pods (domain.md §3.6), so a rotated
+//! value reaches only pods started after the sync.
 //!
 //! Owns which Deployment connects to which DB system, with what credentials,
 //! over which network path, and turns the DB system's state into the view the
@@ -10,10 +19,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::eso::{Eso, KubeSecret, Provider};
 use crate::kernel::{SimDuration, SimTime};
+use crate::model::iam::Iam;
+use crate::model::identity::Identity;
 use crate::model::kube::cluster::{KubeCluster, PodId, RsId};
 use crate::model::mysql::{DbSystemId, Domain, Mysql};
 use crate::model::topology::FaultDomain;
+use crate::model::vault::VaultService;
 
 /// A Deployment that connects to a DB system.
 #[derive(Clone, Debug)]
@@ -36,6 +49,8 @@ pub struct Database {
     pub id: DbSystemId,
     /// The password the application user has in the database now.
     pub password: String,
+    /// NSGs of the endpoint's VNIC (its subnet is the DB system's).
+    pub nsgs: Vec<String>,
     /// Deployments that use it.
     pub clients: Vec<DbClient>,
     /// Periods without a working primary: (from, until; `None` while it lasts).
@@ -93,11 +108,106 @@ pub struct DbView {
     pub bad_credentials: BTreeSet<PodId>,
 }
 
+/// How long kubelet waits before retrying a pod whose start failed
+/// (`workerBackOffPeriod`, 10 s; the virtual kubelet is assumed to match).
+pub const KUBELET_RETRY: SimDuration = SimDuration::from_secs(10);
+
+/// A timeline action on the wiring's services.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WiringAction {
+    /// Start (`false`) or end (`true`) an outage of a vault.
+    VaultAvailable {
+        /// Vault OCID.
+        vault_id: String,
+        /// Whether it answers again.
+        available: bool,
+    },
+    /// Rotate a secret: new content (base64) becomes CURRENT.
+    RotateSecret {
+        /// Secret OCID.
+        secret_id: String,
+        /// Base64 content.
+        content: String,
+    },
+    /// Schedule a secret's deletion (inaccessible at once).
+    DeleteSecret {
+        /// Secret OCID.
+        secret_id: String,
+    },
+    /// Change the application user's password in a DB system.
+    SetDbPassword {
+        /// Index in [`Wiring::databases`].
+        database: usize,
+        /// The new password.
+        password: String,
+    },
+}
+
+/// A change to a vault or database made by the timeline, for the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceEvent {
+    /// When.
+    pub at: SimTime,
+    /// What, in words (with the model's error if it refused).
+    pub what: String,
+}
+
+/// How a container uses a Secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretUse {
+    /// `env[].valueFrom.secretKeyRef`.
+    EnvKey,
+    /// `envFrom[].secretRef`.
+    EnvFrom,
+    /// A `secret` volume.
+    Volume,
+}
+
+/// A Secret a Deployment's pods need to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretNeed {
+    /// Secret name (in the pod's namespace).
+    pub secret: String,
+    /// The key, for `secretKeyRef`.
+    pub key: Option<String>,
+    /// How it is used.
+    pub via: SecretUse,
+    /// `optional: true`: the pod starts without it.
+    pub optional: bool,
+}
+
+/// A pod that could not start for want of a Secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    /// Since when.
+    pub since: SimTime,
+    /// `CreateContainerConfigError` or `ContainerCreating`.
+    pub reason: &'static str,
+    /// kubelet's message.
+    pub message: String,
+    /// When it started at last, if it did.
+    pub started_at: Option<SimTime>,
+}
+
 /// The wiring state of a world.
 #[derive(Clone, Debug, Default)]
 pub struct Wiring {
     /// The MySQL service.
     pub mysql: Mysql,
+    /// The External Secrets Operator and the Secrets it writes.
+    pub eso: Eso,
+    /// Compartments the scenario declares (for IAM locations).
+    pub identity: Option<Identity>,
+    /// The cluster's OCID (workload principals carry it).
+    pub cluster_id: String,
+    /// Per Deployment (namespace, name): the Secrets its pods need.
+    pub needs: BTreeMap<(String, String), Vec<SecretNeed>>,
+    /// Per started pod: the Secrets it started with (name → snapshot).
+    pub pod_secrets: BTreeMap<PodId, BTreeMap<String, KubeSecret>>,
+    /// Pods that waited for a Secret.
+    pub waiting: BTreeMap<PodId, Waiting>,
+    /// Timeline changes to vaults and databases.
+    pub service_events: Vec<ServiceEvent>,
     /// DB systems declared by the scenario.
     pub databases: Vec<Database>,
     /// DB system history.
@@ -168,9 +278,12 @@ impl Wiring {
             .count() as u64
     }
 
-    /// When the next failover is due, if one is pending.
+    /// When a controller of the wiring next has work: a failover or a reconcile.
     pub fn next_due(&self) -> Option<SimTime> {
-        self.mysql.next_due()
+        [self.mysql.next_due(), self.eso.next_due()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn primaries_up(&self, now: SimTime) -> Vec<bool> {
@@ -226,8 +339,140 @@ impl Wiring {
     }
 
     /// The value of `key` in the Secret `secret` as pod `pod` started with it.
-    pub fn pod_secret_value(&self, _pod: PodId, _secret: &str, _key: &str) -> Option<String> {
-        None
+    pub fn pod_secret_value(&self, pod: PodId, secret: &str, key: &str) -> Option<String> {
+        self.pod_secrets
+            .get(&pod)?
+            .get(secret)?
+            .data
+            .get(key)
+            .cloned()
+    }
+
+    /// Whether a pod of `deployment` in `namespace` can start now: `Ok` takes
+    /// its snapshot of the Secrets it uses; `Err` records why not (kubelet
+    /// retries after [`KUBELET_RETRY`]).
+    pub fn admit_start(
+        &mut self,
+        pod: PodId,
+        namespace: &str,
+        deployment: &str,
+        now: SimTime,
+    ) -> Result<(), String> {
+        let needs = self
+            .needs
+            .get(&(namespace.to_string(), deployment.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        let mut snapshot = BTreeMap::new();
+        for n in &needs {
+            let found = self
+                .eso
+                .secrets
+                .get(&(namespace.to_string(), n.secret.clone()));
+            let problem = match (found, &n.key) {
+                (None, _) if n.optional => None,
+                (None, _) => Some(match n.via {
+                    SecretUse::Volume => (
+                        "ContainerCreating",
+                        format!(
+                            "FailedMount: MountVolume.SetUp failed for volume \"{}\" : secret \"{}\" not found",
+                            n.secret, n.secret
+                        ),
+                    ),
+                    _ => (
+                        "CreateContainerConfigError",
+                        format!("secret \"{}\" not found", n.secret),
+                    ),
+                }),
+                (Some(s), Some(k)) if !s.data.contains_key(k) && !n.optional => Some((
+                    "CreateContainerConfigError",
+                    format!("couldn't find key {k} in Secret {namespace}/{}", n.secret),
+                )),
+                (Some(s), _) => {
+                    snapshot.insert(n.secret.clone(), s.clone());
+                    None
+                }
+            };
+            if let Some((reason, message)) = problem {
+                let w = self.waiting.entry(pod).or_insert(Waiting {
+                    since: now,
+                    reason,
+                    message: message.clone(),
+                    started_at: None,
+                });
+                w.reason = reason;
+                w.message = message.clone();
+                return Err(message);
+            }
+        }
+        if let Some(w) = self.waiting.get_mut(&pod) {
+            w.started_at = Some(now);
+        }
+        if !snapshot.is_empty() {
+            self.pod_secrets.insert(pod, snapshot);
+        }
+        Ok(())
+    }
+
+    /// Applies a timeline action at `now`.
+    pub fn act(&mut self, a: WiringAction, now: SimTime, vault: &mut VaultService) {
+        let what = match a {
+            WiringAction::VaultAvailable {
+                vault_id,
+                available,
+            } => {
+                let name = vault
+                    .vault(&vault_id)
+                    .map(|v| v.display_name.clone())
+                    .unwrap_or_else(|_| vault_id.clone());
+                match vault.set_vault_available(&vault_id, available) {
+                    Ok(()) if available => format!("vault {name} answers again"),
+                    Ok(()) => format!("vault {name} outage: every read fails"),
+                    Err(e) => format!("vault {name}: {e}"),
+                }
+            }
+            WiringAction::RotateSecret { secret_id, content } => {
+                let name = vault
+                    .secret(&secret_id)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_else(|_| secret_id.clone());
+                match vault.rotate_secret(now, &secret_id, content) {
+                    Ok(n) => format!("secret {name} rotated: version {n} is CURRENT"),
+                    Err(e) => format!("secret {name} rotation refused: {e}"),
+                }
+            }
+            WiringAction::DeleteSecret { secret_id } => {
+                let name = vault
+                    .secret(&secret_id)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_else(|_| secret_id.clone());
+                match vault.schedule_secret_deletion(now, &secret_id, None) {
+                    Ok(_) => format!("secret {name} scheduled for deletion: inaccessible from now"),
+                    Err(e) => format!("secret {name} deletion refused: {e}"),
+                }
+            }
+            WiringAction::SetDbPassword { database, password } => {
+                let d = &mut self.databases[database];
+                d.password = password;
+                format!("DB system {}: application password changed", d.name)
+            }
+        };
+        self.service_events.push(ServiceEvent { at: now, what });
+    }
+
+    /// Runs the controllers due at `now`: failovers, then External Secrets.
+    pub fn tick(&mut self, now: SimTime, vault: &VaultService, iam: &Iam) {
+        self.settle(now);
+        let Some(tree) = self.identity.as_ref() else {
+            return;
+        };
+        let provider = Provider {
+            vault,
+            iam,
+            tree,
+            cluster_id: &self.cluster_id,
+        };
+        self.eso.reconcile_due(now, &provider);
     }
 
     /// The database view of every client Deployment at `now`. `password_of`
@@ -291,6 +536,7 @@ mod tests {
             name: "db".into(),
             id: DbSystemId(0),
             password: String::new(),
+            nsgs: Vec::new(),
             clients: Vec::new(),
             outages: vec![(t(100), Some(t(160))), (t(200), None)],
         };

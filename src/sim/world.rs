@@ -13,7 +13,7 @@ use super::autoscaler::{HpaRuntime, pod_metrics};
 use super::config::SimConfig;
 use super::log::LogRecord;
 use super::metrics::{Metrics, WorkloadLoad};
-use super::wiring::{DbView, Wiring};
+use super::wiring::{DbView, Wiring, WiringAction};
 use crate::kernel::{EventLog, EventQueue, RandomStream, SeedTree, SimDuration, SimTime};
 use crate::model::iam::{Iam, IamLimits};
 use crate::model::kube::cluster::{
@@ -107,6 +107,8 @@ pub enum Action {
         /// How many.
         count: u32,
     },
+    /// A change to a vault, a secret or a database (`sim/wiring.rs`).
+    Wiring(Box<WiringAction>),
 }
 
 /// Sees the world after every instant at which something happened.
@@ -777,6 +779,12 @@ impl World {
                 self.set_replicas(rs, replicas);
             }
             Action::Fail { scope, failure } => self.fail(scope, failure),
+            Action::Wiring(a) => {
+                let now = self.now();
+                self.wiring.act(*a, now, &mut self.vault);
+                // A changed secret is read at the next refresh, not at once.
+                self.arm_wiring();
+            }
             Action::Recover { failure } => self.recover(failure),
             Action::ConsumeIps { subnet, count } => {
                 let mut taken = 0i64;
@@ -1045,6 +1053,16 @@ impl World {
         let now = self.now();
         let bound = p.bound_at.expect("bound");
         let rs = p.rs;
+        let (ns, dep) = {
+            let r = self.kube.rs(rs);
+            (r.namespace.clone(), r.deployment.clone())
+        };
+        if self.wiring.admit_start(pod, &ns, &dep, now).is_err() {
+            // CreateContainerConfigError / FailedMount: kubelet retries.
+            let retry = now + super::wiring::KUBELET_RETRY;
+            self.queue.schedule(retry, Ev::PodStarted(pod));
+            return;
+        }
         let pm = &mut self.kube.pods[pod.0 as usize];
         pm.state = PodState::Running;
         if self.kube.node(node).ready == NodeReady::True {
@@ -1217,6 +1235,11 @@ impl World {
 
     // ----- wiring (sim/wiring.rs) ------------------------------------------
 
+    /// Arms the wiring's controllers after a scenario set them up.
+    pub fn start_wiring(&mut self) {
+        self.arm_wiring();
+    }
+
     /// Schedules the wiring's next timer, once per instant.
     fn arm_wiring(&mut self) {
         let now = self.now();
@@ -1230,7 +1253,7 @@ impl World {
 
     fn wiring_tick(&mut self) {
         let now = self.now();
-        self.wiring.settle(now);
+        self.wiring.tick(now, &self.vault, &self.iam);
         self.arm_wiring();
     }
 
