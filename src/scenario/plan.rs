@@ -320,6 +320,8 @@ impl Builder<'_> {
         }
         self.build_loads(&mut world, &deployments, duration)?;
         let failures = self.build_timeline(&mut world, &deployments, duration)?;
+        // Controllers start after the timeline's t=0 actions, as if they came up with them.
+        world.start_wiring();
         let expectations = self.expectations(&deployments, &failures, duration, &world)?;
         for (_, e) in &expectations {
             match e {

@@ -777,7 +777,6 @@ pub fn build_secrets(
     read_eso_manifests(manifests, world, deployments)?;
     world.wiring.identity = Some(identity);
     world.wiring.cluster_id = cluster_id;
-    world.start_wiring();
     Ok(())
 }
 
