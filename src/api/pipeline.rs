@@ -141,10 +141,12 @@ pub fn service_of(path: &str) -> &'static str {
 
 fn is_mutating(method: &Method, path: &str) -> bool {
     let reads = *method == Method::GET || *method == Method::HEAD || *method == Method::OPTIONS;
-    // The control plane's own state changes (reset, restore) are not journaled;
-    // its model changes (advance, outages) are.
+    // The control plane's own state changes (reset, restore, chaos) are not
+    // journaled; its model changes (advance, outages, durations) are.
     let control_meta = path.starts_with("/_ocisim/")
-        && !(path.starts_with("/_ocisim/advance") || path.starts_with("/_ocisim/outages"));
+        && !(path.starts_with("/_ocisim/advance")
+            || path.starts_with("/_ocisim/outages")
+            || path.starts_with("/_ocisim/durations"));
     !reads && !control_meta
 }
 
