@@ -15,7 +15,9 @@ use super::log::LogRecord;
 use super::metrics::{Metrics, WorkloadLoad};
 use super::wiring::{DbView, Wiring, WiringAction};
 use crate::kernel::{EventLog, EventQueue, RandomStream, SeedTree, SimDuration, SimTime};
+use crate::model::artifacts::Registry as ContainerRegistry;
 use crate::model::iam::{Iam, IamLimits};
+use crate::model::lb::{LbLimits, LoadBalancing};
 use crate::model::kube::cluster::{
     KubeCluster, LABEL_FAULT_DOMAIN, LABEL_HOSTNAME, LABEL_POD_TEMPLATE_HASH, LABEL_REGION,
     LABEL_ZONE, Node, NodeId, NodeReady, PodId, PodState, ReplicaSet, RsId, VirtualNodeInfo,
@@ -195,6 +197,10 @@ pub struct World {
     pub vault: VaultService,
     /// Identity policies and their evaluator.
     pub iam: Iam,
+    /// Load balancers (one model for scenarios and the API).
+    pub load_balancers: LoadBalancing,
+    /// Container repositories.
+    pub container_registry: ContainerRegistry,
     /// The cluster's control-plane state.
     pub kube: KubeCluster,
     /// OCID mint.
@@ -298,6 +304,8 @@ impl World {
             oke,
             vault: VaultService::new(VaultLimits::default(), VaultTimings::default(), vault_mint),
             iam: Iam::new(IamLimits::default(), iam_mint),
+            load_balancers: LoadBalancing::new(LbLimits::default()),
+            container_registry: ContainerRegistry::default(),
             kube: KubeCluster::default(),
             mint,
             deployments: Vec::new(),
@@ -339,6 +347,11 @@ impl World {
     /// True while a timeline failure covers `node` (its heartbeats stopped).
     pub fn is_failed(&self, node: NodeId) -> bool {
         self.node_sim[node.0 as usize].down_since.is_some()
+    }
+
+    /// Since when a timeline failure has covered `node`, if one does.
+    pub fn node_down_since(&self, node: NodeId) -> Option<SimTime> {
+        self.node_sim[node.0 as usize].down_since
     }
 
     /// Current virtual time.

@@ -222,6 +222,10 @@ pub struct Oke {
     by_name: BTreeMap<String, ClusterId>,
 }
 
+/// Kubernetes versions OKE offers for new clusters, oldest first
+/// (`GetClusterOptions`; the exact patch list is UNCONFIRMED).
+pub const KUBERNETES_VERSIONS: &[&str] = &["v1.31.10", "v1.32.1", "v1.33.1", "v1.34.1"];
+
 /// The smallest Kubernetes minor version virtual nodes support.
 const MIN_VIRTUAL_NODE_MINOR: u32 = 25;
 
