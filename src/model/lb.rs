@@ -557,6 +557,11 @@ impl LoadBalancing {
         &self.lbs[id.0 as usize]
     }
 
+    /// Subnet addresses held by load balancers (one each until deleted).
+    pub fn live_addresses(&self) -> u64 {
+        self.live().count() as u64
+    }
+
     fn live(&self) -> impl Iterator<Item = &LoadBalancer> {
         self.lbs
             .iter()

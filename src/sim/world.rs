@@ -1254,6 +1254,12 @@ impl World {
     }
 
     /// Schedules the wiring's next timer, once per instant.
+    /// Call after changing the MySQL model from outside (an API create or
+    /// activation), so a failover it now needs gets scheduled.
+    pub fn mysql_changed(&mut self) {
+        self.arm_wiring();
+    }
+
     fn arm_wiring(&mut self) {
         let now = self.now();
         self.wiring_armed.retain(|t| *t > now);
@@ -1606,11 +1612,13 @@ impl World {
         let external: u64 = self.external_ips.values().map(|v| v.len() as u64).sum();
         let nodes = self.kube.nodes.iter().filter(|n| !n.removed).count() as u64;
         let databases = self.wiring.endpoint_ips();
+        let lbs = self.load_balancers.live_addresses();
+        let cluster_endpoints = self.oke.endpoint_ips.len() as u64;
         let used: u64 = self.network.subnets.iter().map(|s| s.pool.used()).sum();
         assert_eq!(
             used,
-            bound + external + nodes + databases,
-            "IP accounting: used addresses != pods + nodes + external + DB endpoints"
+            bound + external + nodes + databases + lbs + cluster_endpoints,
+            "IP accounting: used addresses != pods + nodes + external + DB, LB and cluster endpoints"
         );
     }
 }

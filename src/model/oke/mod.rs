@@ -219,6 +219,8 @@ pub struct Oke {
     pub deleted_clusters: BTreeSet<ClusterId>,
     /// Pools deleted.
     pub deleted_pools: BTreeSet<PoolId>,
+    /// Kubernetes API endpoint addresses taken from endpoint subnets, by cluster OCID.
+    pub endpoint_ips: BTreeMap<String, (SubnetId, u32)>,
     by_name: BTreeMap<String, ClusterId>,
 }
 
