@@ -9,6 +9,7 @@
 //! return [`ApiResult`](wire::ApiResult). The [`pipeline`] around them does
 //! request ids, the auth hook, chaos, retry tokens, `if-match` and the journal.
 
+pub mod artifacts;
 pub mod auth;
 pub mod chaos;
 pub mod control;
@@ -18,6 +19,9 @@ pub mod error;
 pub mod identity;
 pub mod journal;
 pub mod kms;
+pub mod lb;
+pub mod mysql;
+pub mod oke;
 pub mod pipeline;
 pub mod policies;
 pub mod registry;
@@ -54,6 +58,10 @@ pub fn router(state: Shared) -> Router {
     let r = vaults::routes(r);
     let r = secrets::routes(r);
     let r = policies::routes(r);
+    let r = oke::routes(r);
+    let r = lb::routes(r);
+    let r = mysql::routes(r);
+    let r = artifacts::routes(r);
     let r = control::routes(r);
     r.fallback(pipeline::no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -17,7 +17,6 @@ use super::wiring::{DbView, Wiring, WiringAction};
 use crate::kernel::{EventLog, EventQueue, RandomStream, SeedTree, SimDuration, SimTime};
 use crate::model::artifacts::Registry as ContainerRegistry;
 use crate::model::iam::{Iam, IamLimits};
-use crate::model::lb::{LbLimits, LoadBalancing};
 use crate::model::kube::cluster::{
     KubeCluster, LABEL_FAULT_DOMAIN, LABEL_HOSTNAME, LABEL_POD_TEMPLATE_HASH, LABEL_REGION,
     LABEL_ZONE, Node, NodeId, NodeReady, PodId, PodState, ReplicaSet, RsId, VirtualNodeInfo,
@@ -28,6 +27,7 @@ use crate::model::kube::lifecycle::{ZoneState, tainting_rate, zone_state};
 use crate::model::kube::pod::{PodTemplate, TAINT_UNREACHABLE};
 use crate::model::kube::scheduler::{Explanation, FitError, IpAvailability, Scheduler};
 use crate::model::kube::selector::{LabelSelector, Taint, TaintEffect};
+use crate::model::lb::{LbLimits, LoadBalancing};
 use crate::model::mysql::Domain;
 use crate::model::network::{Network, NetworkError, SubnetId};
 use crate::model::ocid::OcidMint;
