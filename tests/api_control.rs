@@ -77,6 +77,27 @@ async fn init_scenario_objects_are_visible_and_an_fd_outage_reaches_the_nodes() 
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     c.advance("2m").await;
     assert!(ready_in_fd1(&c).iter().all(|r| *r), "FD-1 nodes recover");
+    // A reset goes back to the scenario's initial state (a clone, not a reload).
+    c.post(
+        "/_ocisim/outages",
+        &json!({"availabilityDomain": "1", "faultDomain": "FAULT-DOMAIN-2"}),
+    )
+    .await;
+    c.post(
+        "/20160918/vcns",
+        &json!({"compartmentId": c.tenancy(), "cidrBlock": "10.1.0.0/16"}),
+    )
+    .await;
+    assert_eq!(
+        c.post("/_ocisim/reset", &json!({})).await.status,
+        StatusCode::OK
+    );
+    let after = c
+        .get(&format!("/20160918/vcns?compartmentId={}", c.tenancy()))
+        .await;
+    assert_eq!(after.body, vcns.body);
+    assert_eq!(c.get("/_ocisim/outages").await.body, json!([]));
+    assert_eq!(c.state.lock_raw().now.as_ms(), 0);
 }
 
 #[tokio::test]

@@ -64,8 +64,7 @@ async fn ready(State(s): State<Shared>) -> ApiResult {
 /// Back to the start: the initial twin, an empty journal, the clock at zero.
 async fn reset(State(s): State<Shared>) -> ApiResult {
     let _turn = s.writes.lock().await;
-    let twin = Twin::new(&s.boot).map_err(ApiError::conflict)?;
-    s.replace_twin(twin);
+    s.replace_twin(s.fresh_twin());
     s.clock.set(SimTime::ZERO);
     let snap = Snapshot {
         header: Header::of(&s.boot),

@@ -44,7 +44,7 @@ use tower::ServiceExt;
 
 use self::journal::{Header, Journal, Snapshot};
 use self::pipeline::Replay;
-use self::state::{ApiState, Boot, Shared, Twin};
+use self::state::{ApiState, Boot, Shared};
 use crate::kernel::SimTime;
 
 /// Every service's routes, the control plane, the fallback and the pipeline.
@@ -82,7 +82,10 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 pub async fn replay(s: &Shared, snap: &Snapshot) -> Result<(), String> {
     let mut boot = s.boot.clone();
     snap.header.apply(&mut boot);
-    s.replace_twin(Twin::new(&boot)?);
+    if Header::of(&boot) != Header::of(&s.boot) {
+        return Err("the snapshot was taken with other start-up settings".into());
+    }
+    s.replace_twin(s.fresh_twin());
     let app = router(s.clone());
     for (i, e) in snap.entries.iter().enumerate() {
         let mut req = Request::builder()

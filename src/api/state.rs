@@ -162,6 +162,16 @@ pub struct Twin {
     timer_seq: u64,
 }
 
+/// What a twin starts from, kept by the server so that a reset (and the start
+/// of a replay) is a clone instead of reloading the init scenario.
+#[derive(Clone)]
+pub struct Initial {
+    world: World,
+    identity: Identity,
+    registry: Registry,
+    durations: Durations,
+}
+
 struct Quiet;
 impl Observer for Quiet {
     fn observe(&mut self, _: &World, _: SimTime) {}
@@ -295,6 +305,36 @@ impl Twin {
         }
     }
 
+    /// The state of a just-built twin, to start fresh ones from.
+    pub fn initial(&self) -> Initial {
+        assert!(
+            self.timers.is_empty() && self.now == SimTime::ZERO,
+            "only a just-built twin is an initial state"
+        );
+        Initial {
+            world: self.world.clone(),
+            identity: self.identity.clone(),
+            registry: self.registry.clone(),
+            durations: self.durations.clone(),
+        }
+    }
+
+    /// A twin at its initial state.
+    pub fn from_initial(i: Initial) -> Twin {
+        Twin {
+            world: i.world,
+            identity: i.identity,
+            registry: i.registry,
+            work_requests: WorkRequests::default(),
+            durations: i.durations,
+            ext: Extensions::default(),
+            now: SimTime::ZERO,
+            retry_tokens: BTreeMap::new(),
+            timers: BTreeMap::new(),
+            timer_seq: 0,
+        }
+    }
+
     /// Runs `f` at virtual instant `at` (or at once, on the next advance, if
     /// `at` is not in the future). Timers at one instant run in the order set.
     pub fn at(&mut self, at: SimTime, f: impl FnOnce(&mut Twin) + Send + 'static) {
@@ -398,6 +438,8 @@ fn wall_now() -> std::time::Instant {
 pub struct ApiState {
     /// The twin.
     twin: Mutex<Twin>,
+    /// The twin as it starts (reset and replay begin from a clone).
+    initial: Mutex<Initial>,
     /// How it was started.
     pub boot: Boot,
     /// The virtual clock.
@@ -428,6 +470,7 @@ impl ApiState {
     ) -> Result<ApiState, String> {
         let twin = Twin::new(&boot)?;
         Ok(ApiState {
+            initial: Mutex::new(twin.initial()),
             twin: Mutex::new(twin),
             clock: Clock::new(SimTime::ZERO, boot.time_scale),
             chaos: Mutex::new(Chaos::new(boot.seed)),
@@ -453,6 +496,12 @@ impl ApiState {
     /// Locks the twin without moving time (control plane).
     pub fn lock_raw(&self) -> MutexGuard<'_, Twin> {
         self.twin.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A twin at the server's initial state.
+    pub fn fresh_twin(&self) -> Twin {
+        let i = self.initial.lock().unwrap_or_else(|p| p.into_inner());
+        Twin::from_initial(i.clone())
     }
 
     /// Replaces the twin (reset and restore).

@@ -26,6 +26,7 @@ impl fmt::Display for LogHash {
 }
 
 /// An append-only sequence of `(time, record)` with a stable hash.
+#[derive(Clone)]
 pub struct EventLog<R> {
     records: Vec<(SimTime, R)>,
     hash: u64,

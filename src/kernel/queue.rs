@@ -9,6 +9,7 @@ use std::collections::BinaryHeap;
 
 use super::time::SimTime;
 
+#[derive(Clone)]
 struct Entry<E> {
     at: SimTime,
     seq: u64,
@@ -34,6 +35,7 @@ impl<E> Ord for Entry<E> {
 }
 
 /// A priority queue of events keyed by virtual time, FIFO among equal times.
+#[derive(Clone)]
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     next_seq: u64,

@@ -183,7 +183,9 @@ pub struct ExplainedAttempt {
     pub explanation: Explanation,
 }
 
-/// The whole simulated region.
+/// The whole simulated region (`Clone`: the API keeps its initial state for
+/// a fast reset).
+#[derive(Clone)]
 pub struct World {
     /// Run settings.
     pub cfg: SimConfig,
