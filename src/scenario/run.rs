@@ -74,6 +74,28 @@ pub fn render_events(w: &World) -> String {
                 "subnet {}: {n:+} addresses taken by timeline actions",
                 w.network.subnets[*s as usize].name
             ),
+            R::SecretReconciled(i, ok, v) => {
+                let (spec, _) = &w.wiring.eso.externals[*i as usize];
+                format!(
+                    "ExternalSecret {}/{} reconciled: {} (Secret resourceVersion {v})",
+                    spec.namespace,
+                    spec.name,
+                    if *ok { "synced" } else { "SecretSyncedError" }
+                )
+            }
+            R::PodWaitingForSecret(p) => format!(
+                "pod {} cannot start: {}",
+                pod(p),
+                w.wiring
+                    .waiting
+                    .get(p)
+                    .map_or(String::new(), |x| format!("{} ({})", x.reason, x.message))
+            ),
+            R::DbPrimary(d, up) => format!(
+                "DB system {} read/write endpoint {}",
+                w.wiring.databases[*d as usize].name,
+                if *up { "answers" } else { "down" }
+            ),
         };
         let _ = writeln!(o, "  {t}  {line}");
     }

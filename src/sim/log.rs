@@ -41,6 +41,13 @@ pub enum LogRecord {
     ZoneState(u32, ZoneState),
     /// IP addresses taken from or returned to a subnet by a timeline action.
     ExternalIps(u32, i64),
+    /// An ExternalSecret was reconciled: its index, success, and the target
+    /// Secret's resourceVersion after it (0: none).
+    SecretReconciled(u32, bool, u64),
+    /// A pod could not start for want of a Secret (CreateContainerConfigError / FailedMount).
+    PodWaitingForSecret(PodId),
+    /// A DB system's read/write endpoint went down (false) or answered again (true).
+    DbPrimary(u32, bool),
 }
 
 impl Record for LogRecord {
@@ -63,6 +70,9 @@ impl Record for LogRecord {
             LogRecord::NodeUntainted(n) => (15, u64::from(n.0), 0, 0),
             LogRecord::ZoneState(z, s) => (16, u64::from(*z), *s as u64, 0),
             LogRecord::ExternalIps(s, n) => (17, u64::from(*s), *n as u64, 0),
+            LogRecord::SecretReconciled(i, ok, v) => (18, u64::from(*i), u64::from(*ok), *v),
+            LogRecord::PodWaitingForSecret(p) => (19, u64::from(p.0), 0, 0),
+            LogRecord::DbPrimary(d, up) => (20, u64::from(*d), u64::from(*up), 0),
         };
         out.push(tag);
         out.extend_from_slice(&a.to_le_bytes());

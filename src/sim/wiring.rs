@@ -286,7 +286,22 @@ impl Wiring {
             .min()
     }
 
-    fn primaries_up(&self, now: SimTime) -> Vec<bool> {
+    /// Per ExternalSecret: (successful syncs, failed reconciles) so far.
+    pub fn reconcile_counts(&self) -> Vec<(u32, u32)> {
+        self.eso
+            .externals
+            .iter()
+            .map(|(_, s)| {
+                (
+                    s.synced_total + u32::from(s.reason == "SecretDeleted"),
+                    s.failed_total,
+                )
+            })
+            .collect()
+    }
+
+    /// Per DB system: whether its read/write endpoint answers at `now`.
+    pub fn primaries_up(&self, now: SimTime) -> Vec<bool> {
         self.databases
             .iter()
             .map(|d| self.mysql.get(d.id).is_available(now))

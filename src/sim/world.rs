@@ -796,7 +796,9 @@ impl World {
             Action::Fail { scope, failure } => self.fail(scope, failure),
             Action::Wiring(a) => {
                 let now = self.now();
+                let up = self.wiring.primaries_up(now);
                 self.wiring.act(*a, now, &mut self.vault);
+                self.log_wiring_changes(&self.wiring.reconcile_counts(), &up, now);
                 // A changed secret is read at the next refresh, not at once.
                 self.arm_wiring();
             }
@@ -1073,6 +1075,7 @@ impl World {
             (r.namespace.clone(), r.deployment.clone())
         };
         if self.wiring.admit_start(pod, &ns, &dep, now).is_err() {
+            self.now_log(LogRecord::PodWaitingForSecret(pod));
             // CreateContainerConfigError / FailedMount: kubelet retries.
             let retry = now + super::wiring::KUBELET_RETRY;
             self.queue.schedule(retry, Ev::PodStarted(pod));
@@ -1212,7 +1215,9 @@ impl World {
         };
         self.failure_scopes.insert(failure, scope);
         if let Some(d) = domain {
+            let up = self.wiring.primaries_up(now);
             self.wiring.fail_domain(failure, d, now);
+            self.log_wiring_changes(&self.wiring.reconcile_counts(), &up, now);
             self.arm_wiring();
         }
         self.arm_monitor();
@@ -1220,7 +1225,9 @@ impl World {
 
     fn recover(&mut self, failure: u32) {
         let now = self.now();
+        let up = self.wiring.primaries_up(now);
         self.wiring.recover(failure, now);
+        self.log_wiring_changes(&self.wiring.reconcile_counts(), &up, now);
         self.arm_wiring();
         let nodes = self.failures.remove(&failure).unwrap_or_default();
         self.failure_scopes.remove(&failure);
@@ -1274,8 +1281,33 @@ impl World {
 
     fn wiring_tick(&mut self) {
         let now = self.now();
+        let before = self.wiring.reconcile_counts();
+        let up = self.wiring.primaries_up(now);
         self.wiring.tick(now, &self.vault, &self.iam);
+        self.log_wiring_changes(&before, &up, now);
         self.arm_wiring();
+    }
+
+    /// Appends a record for each reconcile and each DB endpoint change.
+    fn log_wiring_changes(&mut self, before: &[(u32, u32)], up: &[bool], now: SimTime) {
+        let after = self.wiring.reconcile_counts();
+        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+            if b != a {
+                let (spec, _) = &self.wiring.eso.externals[i];
+                let version = self
+                    .wiring
+                    .eso
+                    .secrets
+                    .get(&(spec.namespace.clone(), spec.target.clone()))
+                    .map_or(0, |s| s.resource_version);
+                self.now_log(LogRecord::SecretReconciled(i as u32, a.0 > b.0, version));
+            }
+        }
+        for (i, (b, a)) in up.iter().zip(self.wiring.primaries_up(now)).enumerate() {
+            if *b != a {
+                self.now_log(LogRecord::DbPrimary(i as u32, a));
+            }
+        }
     }
 
     /// What each database-using Deployment's database refuses at `now`.
