@@ -189,9 +189,7 @@ fn lb_error(e: LbError) -> ApiError {
         LbError::Duplicate { .. } | LbError::InUse { .. } | LbError::DeleteProtected(_) => {
             ApiError::conflict(e.to_string())
         }
-        LbError::NotFound { kind, ref name, .. } if kind != "backend set" || name.is_empty() => {
-            ApiError::not_found(kind, name)
-        }
+        LbError::NotFound { kind, ref name, .. } => ApiError::not_found(kind, name),
         other => ApiError::invalid("request", other.to_string()),
     }
 }
@@ -269,6 +267,27 @@ fn set_of(name: &str, d: &BackendSetDetails, now: SimTime) -> Result<BackendSet,
         .validate()
         .map_err(|e| ApiError::invalid("healthChecker", e.to_string()))?;
     Ok(set)
+}
+
+/// A listener's `defaultBackendSetName` must name a backend set of the load
+/// balancer: a body field, so 400 rather than 404.
+fn check_default_set(t: &Twin, lid: LbId, d: &ListenerDetails) -> Result<(), ApiError> {
+    if t.world
+        .load_balancers
+        .get(lid)
+        .backend_sets
+        .contains_key(&d.default_backend_set_name)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "defaultBackendSetName",
+            format!(
+                "backend set `{}` does not exist",
+                d.default_backend_set_name
+            ),
+        ))
+    }
 }
 
 fn listener_of(name: &str, d: &ListenerDetails) -> Listener {
@@ -843,6 +862,7 @@ async fn create_listener(
     let mut t = s.lock(&ctx);
     let lid = lb_of(&t, &id)?;
     let name = b.name.clone().ok_or_else(|| ApiError::missing("name"))?;
+    check_default_set(&t, lid, &b)?;
     let l = listener_of(&name, &b);
     let l2 = l.clone();
     dry_run(&t, |m| m.add_listener(lid, l2))?;
@@ -864,6 +884,7 @@ async fn update_listener(
 ) -> ApiResult {
     let mut t = s.lock(&ctx);
     let lid = lb_of(&t, &id)?;
+    check_default_set(&t, lid, &b)?;
     let l = listener_of(&name, &b);
     let (l2, n2) = (l.clone(), name.clone());
     dry_run(&t, |m| {

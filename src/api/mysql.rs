@@ -70,6 +70,7 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
 #[serde(rename_all = "camelCase")]
 struct DataStorageDetails {
     is_auto_expand_storage_enabled: Option<bool>,
+    #[serde(rename = "maxStorageSizeInGBs")]
     max_storage_size_in_gbs: Option<u32>,
 }
 
@@ -97,6 +98,7 @@ struct CreateBody {
     nsg_ids: Option<Vec<String>>,
     admin_username: Option<String>,
     admin_password: Option<String>,
+    #[serde(rename = "dataStorageSizeInGBs")]
     data_storage_size_in_gbs: Option<u32>,
     data_storage: Option<DataStorageDetails>,
     hostname_label: Option<String>,
