@@ -1,5 +1,7 @@
 //! The 100,000-pod day: wall time, events per second, simulated-to-real ratio
-//! and peak memory of `scenarios/scale/100k-pods-day.yaml`.
+//! and peak memory of `scenarios/scale/100k-pods-day.yaml`, and of the same
+//! day with load and an HPA on every Deployment
+//! (`scenarios/scale/100k-pods-day-hpa.yaml`).
 //!
 //! Run with `cargo bench --bench scale` (release build). Targets on a 2-core
 //! machine: under 1 s and under 500 MB. The medians are printed and written to
@@ -19,13 +21,36 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-#[allow(clippy::disallowed_methods)] // a benchmark measures wall time
+/// The scenarios: the original no-load day, and the same day with load and an
+/// HPA on every Deployment.
+const SCENARIOS: [(&str, &str); 2] = [
+    ("no load", "scenarios/scale/100k-pods-day.yaml"),
+    ("load + HPA", "scenarios/scale/100k-pods-day-hpa.yaml"),
+];
+
 fn main() {
     let runs: usize = std::env::var("OCISIM_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/scale/100k-pods-day.yaml");
+    let mut report = String::new();
+    for (label, file) in SCENARIOS {
+        report.push_str(&bench(label, file, runs));
+        report.push('\n');
+    }
+    let peak = peak_rss_mb()
+        .map(|m| format!("{m:.0} MB"))
+        .unwrap_or_else(|| "n/a".into());
+    report.push_str(&format!("peak memory (VmHWM, whole process): {peak}\n"));
+    print!("{report}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-scale.md");
+    let _ = std::fs::write(out, &report);
+}
+
+/// Runs `file` `runs` times and renders its figures.
+#[allow(clippy::disallowed_methods)] // a benchmark measures wall time
+fn bench(label: &str, file: &str, runs: usize) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let mut walls = Vec::new();
     let mut load_walls = Vec::new();
     let mut events = 0;
@@ -50,11 +75,8 @@ fn main() {
     walls.sort_by(f64::total_cmp);
     load_walls.sort_by(f64::total_cmp);
     let median = walls[walls.len() / 2];
-    let peak = peak_rss_mb()
-        .map(|m| format!("{m:.0} MB"))
-        .unwrap_or_else(|| "n/a".into());
-    let report = format!(
-        "# 100k-pods-day bench\n\n\
+    format!(
+        "# 100k-pods-day bench: {label} (`{file}`)\n\n\
          | measure | value |\n|---|---|\n\
          | runs | {runs} |\n\
          | wall time, median (load + run) | {median:.3} s |\n\
@@ -63,15 +85,11 @@ fn main() {
          | events | {events} |\n\
          | events per second | {:.0} |\n\
          | simulated-to-real ratio | {:.0}x |\n\
-         | peak memory (VmHWM) | {peak} |\n\
          | log hash | {hash} |\n",
         walls[0],
         walls[walls.len() - 1],
         load_walls[load_walls.len() / 2],
         events as f64 / median,
         simulated_s / median,
-    );
-    print!("{report}");
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-scale.md");
-    let _ = std::fs::write(out, &report);
+    )
 }

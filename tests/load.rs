@@ -50,8 +50,8 @@ fn metrics_server_samples_every_15s_only_running_pods() {
     }
     loaded.world.run(SimTime(10 * 60_000), &mut Nothing);
     let w = &loaded.world;
-    assert_eq!(w.metrics.samples.len(), 2);
-    for s in w.metrics.samples.values() {
+    assert_eq!(w.metrics.samples.of_running(&w.kube).count(), 2);
+    for (_, s) in w.metrics.samples.of_running(&w.kube) {
         assert_eq!(s.timestamp.as_ms() % 15_000, 0);
         assert_eq!(s.cpu_m, 100.0, "10 rps x 20 ms over 2 pods");
         assert_eq!(

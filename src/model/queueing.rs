@@ -46,6 +46,12 @@ impl MmcQueue {
     pub fn tail(&self, t: f64) -> f64 {
         assert!(self.stable(), "tail of an unstable queue");
         let pw = erlang_c(self.c, self.lambda / self.mu);
+        self.tail_with(pw, t)
+    }
+
+    /// [`MmcQueue::tail`] with Erlang C already computed (`pw`), for the many
+    /// evaluations of one queue a quantile search makes.
+    fn tail_with(&self, pw: f64, t: f64) -> f64 {
         let theta = f64::from(self.c) * self.mu - self.lambda;
         let mu = self.mu;
         let service = (-mu * t).exp();
@@ -60,9 +66,11 @@ impl MmcQueue {
     /// The `q` quantile (0 < q < 1) of the response time, in seconds, by bisection.
     pub fn quantile(&self, q: f64) -> f64 {
         assert!(q > 0.0 && q < 1.0);
+        assert!(self.stable(), "quantile of an unstable queue");
+        let pw = erlang_c(self.c, self.lambda / self.mu);
         let target = 1.0 - q;
         let (mut lo, mut hi) = (0.0, 1.0 / self.mu);
-        while self.tail(hi) > target {
+        while self.tail_with(pw, hi) > target {
             hi *= 2.0;
             if hi > 1e9 {
                 return hi;
@@ -70,7 +78,7 @@ impl MmcQueue {
         }
         for _ in 0..60 {
             let mid = (lo + hi) / 2.0;
-            if self.tail(mid) > target {
+            if self.tail_with(pw, mid) > target {
                 lo = mid
             } else {
                 hi = mid

@@ -422,6 +422,8 @@ pub struct TimelineEntry {
     pub scale: Option<ScaleFile>,
     /// Apply a deployment manifest (by its name) at this time instead of at 0.
     pub apply: Option<ApplyFile>,
+    /// Change a Deployment's image: a rollout by its strategy.
+    pub rollout: Option<RolloutFile>,
     /// Take addresses from a subnet.
     pub consume_ips: Option<IpsFile>,
     /// Return addresses taken by `consume_ips`.
@@ -466,6 +468,16 @@ pub struct ScaleFile {
     pub deployment: String,
     /// New replicas.
     pub replicas: u32,
+}
+
+/// A rollout action: a new pod template.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutFile {
+    /// Deployment name.
+    pub deployment: String,
+    /// The new container image.
+    pub image: String,
 }
 
 /// An apply action.

@@ -13,9 +13,11 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as K8sSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Deserialize;
 
 use super::source::{Document, ScenarioError};
+use crate::model::kube::deployment::{IntOrPercent, Strategy};
 use crate::model::kube::pod::{
     ContainerResources, InclusionPolicy, PodTemplate, SpreadConstraint, WhenUnsatisfiable,
 };
@@ -132,6 +134,7 @@ fn deployment_spec(doc: &Document, d: Deployment) -> Result<DeploymentSpec, Scen
         ));
     }
     let template = pod_template(doc, &namespace, labels, &pod)?;
+    let strategy = deployment_strategy(doc, spec.strategy.as_ref())?;
     // A stable stand-in for kube's pod-template-hash: FNV-1a of the template's JSON,
     // encoded with the same 27-character alphabet as SafeEncodeString.
     let json = serde_json::to_vec(&spec.template).expect("k8s types serialize");
@@ -143,7 +146,69 @@ fn deployment_spec(doc: &Document, d: Deployment) -> Result<DeploymentSpec, Scen
         selector,
         template,
         template_hash,
+        strategy,
     })
+}
+
+/// `spec.strategy` with the API server's defaults (RollingUpdate, 25 % /
+/// 25 %) and validation.
+fn deployment_strategy(
+    doc: &Document,
+    s: Option<&k8s_openapi::api::apps::v1::DeploymentStrategy>,
+) -> Result<Strategy, ScenarioError> {
+    let kind = s
+        .and_then(|s| s.type_.as_deref())
+        .unwrap_or("RollingUpdate");
+    let rolling = s.and_then(|s| s.rolling_update.as_ref());
+    let strategy = match kind {
+        "Recreate" => {
+            if rolling.is_some() {
+                return Err(doc.error(
+                    "spec.strategy.rollingUpdate",
+                    "may not be specified when strategy `type` is 'Recreate'",
+                ));
+            }
+            Strategy::Recreate
+        }
+        "RollingUpdate" => {
+            let field =
+                |v: Option<&IntOrString>, name: &str| -> Result<IntOrPercent, ScenarioError> {
+                    match v {
+                        None => Ok(IntOrPercent::Percent(25)),
+                        Some(IntOrString::Int(i)) => Ok(IntOrPercent::Int(*i)),
+                        Some(IntOrString::String(t)) => t
+                            .strip_suffix('%')
+                            .and_then(|p| p.parse().ok())
+                            .map(IntOrPercent::Percent)
+                            .ok_or_else(|| {
+                                doc.error(
+                                    &format!("spec.strategy.rollingUpdate.{name}"),
+                                    format!("`{t}`: must be an integer or percentage (e.g. '5%')"),
+                                )
+                            }),
+                    }
+                };
+            Strategy::RollingUpdate {
+                max_surge: field(rolling.and_then(|r| r.max_surge.as_ref()), "maxSurge")?,
+                max_unavailable: field(
+                    rolling.and_then(|r| r.max_unavailable.as_ref()),
+                    "maxUnavailable",
+                )?,
+            }
+        }
+        other => {
+            return Err(doc.error(
+                "spec.strategy.type",
+                format!("Unsupported value: \"{other}\": supported values: \"Recreate\", \"RollingUpdate\""),
+            ));
+        }
+    };
+    strategy.validate().map_err(|e| {
+        let msg = e.to_string();
+        let (field, message) = msg.split_once(": ").unwrap_or(("spec.strategy", &msg));
+        doc.error(field, message.to_string())
+    })?;
+    Ok(strategy)
 }
 
 fn safe_encode(v: u32) -> String {

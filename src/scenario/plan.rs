@@ -937,6 +937,7 @@ impl Builder<'_> {
             world.add_load(crate::sim::metrics::WorkloadLoad {
                 deployment: l.deployment.clone(),
                 rs: None,
+                rss: Vec::new(),
                 profile,
                 cpu_ms_per_request: cpu.as_ms() as f64,
                 memory_per_pod,
@@ -1160,6 +1161,7 @@ impl Builder<'_> {
                 e.node_failure.is_some(),
                 e.scale.is_some(),
                 e.apply.is_some(),
+                e.rollout.is_some(),
                 e.consume_ips.is_some(),
                 e.release_ips.is_some(),
                 e.vault_outage.is_some(),
@@ -1168,7 +1170,7 @@ impl Builder<'_> {
                 e.set_mysql_password.is_some(),
             ];
             if kinds.iter().filter(|k| **k).count() != 1 {
-                return Err(self.err(&p, "each timeline entry needs exactly one of: fault_domain_outage, ad_outage, node_failure, scale, apply, consume_ips, release_ips, vault_outage, rotate_secret, delete_secret, set_mysql_password"));
+                return Err(self.err(&p, "each timeline entry needs exactly one of: fault_domain_outage, ad_outage, node_failure, scale, apply, rollout, consume_ips, release_ips, vault_outage, rotate_secret, delete_secret, set_mysql_password"));
             }
             let until = match &e.duration {
                 None => None,
@@ -1307,6 +1309,33 @@ impl Builder<'_> {
                     Action::Scale {
                         deployment: s.deployment.clone(),
                         replicas: s.replicas,
+                    },
+                );
+            } else if let Some(r) = &e.rollout {
+                if !deployments.contains_key(&r.deployment) {
+                    return Err(self.err(
+                        &format!("{p}.rollout.deployment"),
+                        format!("no Deployment named `{}` among the manifests", r.deployment),
+                    ));
+                }
+                if let Some(t) = applied_later
+                    .get(r.deployment.as_str())
+                    .filter(|t| **t >= at)
+                {
+                    return Err(self.err(
+                        &format!("{p}.rollout"),
+                        format!("Deployment `{}` is only applied at {t}", r.deployment),
+                    ));
+                }
+                if r.image.trim().is_empty() {
+                    return Err(self.err(&format!("{p}.rollout.image"), "an image is required"));
+                }
+                world.schedule_action(
+                    at,
+                    format!("roll out {} to image {}", r.deployment, r.image),
+                    Action::Rollout {
+                        deployment: r.deployment.clone(),
+                        image: r.image.clone(),
                     },
                 );
             } else if let Some(a) = &e.apply {

@@ -62,6 +62,8 @@ pub struct Report {
     pub cost: CostRow,
     /// HPA decisions that changed a replica count, with their inputs.
     pub scaling: Vec<ScalingRow>,
+    /// Rollouts: each ReplicaSet's replicas over time and the completion time.
+    pub rollouts: Vec<RolloutRow>,
     /// Explained scheduling attempts (`--explain`).
     pub explained: Vec<ExplainedRow>,
     /// Reachability, secrets and the database (left out when the scenario has none).
@@ -280,6 +282,27 @@ impl CostRow {
             gb_hours: tenth(b.gb_hours),
         }
     }
+}
+
+/// One rollout of a Deployment.
+#[derive(Debug, Serialize)]
+pub struct RolloutRow {
+    /// The Deployment.
+    pub deployment: String,
+    /// `spec.strategy` as resolved, e.g. `RollingUpdate maxSurge 25% maxUnavailable 25%`.
+    pub strategy: String,
+    /// The image rolled out.
+    pub image: String,
+    /// The Deployment's ReplicaSets, oldest first.
+    pub replica_sets: Vec<String>,
+    /// When the template changed.
+    pub started: String,
+    /// When it completed, if it did.
+    pub completed: Option<String>,
+    /// How long it took, in ms.
+    pub duration_ms: Option<u64>,
+    /// Each step: when, `spec.replicas` per ReplicaSet, Ready pods in total.
+    pub steps: Vec<(String, Vec<u32>, u32)>,
 }
 
 /// One HPA decision that changed the replica count.
@@ -595,6 +618,7 @@ impl Report {
                 );
             }
         }
+        self.render_rollouts(&mut o);
         let _ = writeln!(
             o,
             "\nLatency (ms)          count      p50      p90      p99      max"
@@ -632,6 +656,36 @@ impl Report {
         }
         let _ = writeln!(o, "\n{} passed, {} failed", self.passed, self.failed);
         o
+    }
+
+    fn render_rollouts(&self, o: &mut String) {
+        if self.rollouts.is_empty() {
+            return;
+        }
+        let _ = writeln!(o, "\nRollouts");
+        for r in &self.rollouts {
+            let done = match (&r.completed, r.duration_ms) {
+                (Some(c), Some(ms)) => format!(
+                    "completed at {c} ({} after the start)",
+                    crate::kernel::SimDuration::from_ms(ms)
+                ),
+                _ => "not completed".to_string(),
+            };
+            let _ = writeln!(
+                o,
+                "  {} to {} ({}) at {}: {done}",
+                r.deployment, r.image, r.strategy, r.started
+            );
+            let _ = writeln!(
+                o,
+                "    replicas per ReplicaSet ({}), then Ready pods",
+                r.replica_sets.join(", ")
+            );
+            for (at, sizes, ready) in &r.steps {
+                let cells: Vec<String> = sizes.iter().map(u32::to_string).collect();
+                let _ = writeln!(o, "    {at}  {}  ready {ready}", cells.join(" / "));
+            }
+        }
     }
 
     fn render_samples(&self, o: &mut String) {

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use super::plan::{Expectation, Loaded};
 use super::report::{
     CostRow, DeploymentSample, ExpectationResult, ExplainedRow, FailureRow, LatencySummary,
-    NodeRow, PendingRow, Report, Sample, ScalingRow, SubnetRow, TimelineRow, TrafficRow,
+    NodeRow, PendingRow, Report, RolloutRow, Sample, ScalingRow, SubnetRow, TimelineRow,
+    TrafficRow,
 };
 use crate::kernel::SimTime;
-use crate::model::kube::cluster::{NodeId, PodState, RsId};
+use crate::model::kube::cluster::{NodeId, PodState};
 use crate::model::network::ip_string;
 use crate::sim::{Observer, World};
 
@@ -218,10 +219,10 @@ impl Judge {
         }
     }
 
-    fn per_domain(&self, w: &World, rs: RsId, key: &str) -> Vec<u32> {
+    fn per_domain(&self, bound: &[u32], key: &str) -> Vec<u32> {
         let (of_node, names) = &self.domains[key];
         let mut counts = vec![0u32; names.len()];
-        for (i, c) in w.bound_by_rs_node[rs.0 as usize].iter().enumerate() {
+        for (i, c) in bound.iter().enumerate() {
             if let Some(d) = of_node[i] {
                 counts[d] += c;
             }
@@ -236,10 +237,10 @@ impl Judge {
             .map(|d| {
                 let rs = w.kube.rs(d.rs);
                 let mut per = vec![0u32; self.fd_columns.1.len()];
-                for (i, c) in w.bound_by_rs_node[d.rs.0 as usize].iter().enumerate() {
+                for (i, c) in w.bound_on_nodes(d).iter().enumerate() {
                     per[self.fd_columns.0[i]] += c;
                 }
-                let ready = w.ready_by_rs[d.rs.0 as usize];
+                let ready = w.ready_of(d);
                 let load = w.metrics.load_of(d.rs);
                 let offered_rps = load.map(|l| (l.profile.rps_at(now) * 10.0).round() / 10.0);
                 let request = rs.template.cpu_request_m();
@@ -255,9 +256,9 @@ impl Judge {
                         (i.errors.total() as f64 / i.offered as f64 * 10_000.0).round() / 10_000.0
                     }),
                     deployment: d.name.clone(),
-                    desired: rs.replicas,
-                    ready: w.ready_by_rs[d.rs.0 as usize],
-                    pending: w.pending_count(d.rs),
+                    desired: d.replicas,
+                    ready,
+                    pending: w.pending_of(d),
                     per_fault_domain: self.fd_columns.1.iter().cloned().zip(per).collect(),
                 }
             })
@@ -276,10 +277,10 @@ impl Judge {
         let short: Vec<(u32, u32)> = w
             .deployments
             .iter()
-            .map(|d| (w.ready_by_rs[d.rs.0 as usize], w.kube.rs(d.rs).replicas))
+            .map(|d| (w.ready_of(d), d.replicas))
             .collect();
         let any_short = short.iter().any(|(r, want)| r < want);
-        let any_pending = w.deployments.iter().any(|d| w.pending_count(d.rs) > 0);
+        let any_pending = w.deployments.iter().any(|d| w.pending_of(d) > 0);
         let total_ready: u32 = short.iter().map(|s| s.0).sum();
         let total_want: u32 = short.iter().map(|s| s.1).sum();
         for (start, t) in &mut self.failures {
@@ -357,7 +358,7 @@ impl Judge {
             {
                 let reached = w
                     .deployment(deployment)
-                    .is_some_and(|d| w.ready_by_rs[d.rs.0 as usize] >= *ready);
+                    .is_some_and(|d| w.ready_of(d) >= *ready);
                 if now >= *after && reached {
                     self.reached.entry(i).or_insert(now);
                 }
@@ -372,8 +373,7 @@ impl Judge {
                     after,
                     until,
                 } if now >= *after && now <= *until => {
-                    let rs = w.deployment(deployment).map(|d| d.rs);
-                    let ready = rs.map(|r| w.ready_by_rs[r.0 as usize]).unwrap_or(0);
+                    let ready = w.deployment(deployment).map_or(0, |d| w.ready_of(d));
                     Some((ready >= *min, -i64::from(ready), format!("{ready} ready")))
                 }
                 Expectation::Replicas {
@@ -383,7 +383,7 @@ impl Judge {
                     after,
                     until,
                 } if now >= *after && now <= *until => w.deployment(deployment).map(|d| {
-                    let r = w.kube.rs(d.rs).replicas;
+                    let r = d.replicas;
                     (
                         r >= *min && r <= *max,
                         i64::from(r),
@@ -397,7 +397,7 @@ impl Judge {
                     after,
                     until,
                 } if now >= *after && now <= *until => w.deployment(deployment).map(|d| {
-                    let counts = self.per_domain(w, d.rs, key);
+                    let counts = self.per_domain(&w.bound_on_nodes(d), key);
                     let (idx, top) = counts
                         .iter()
                         .enumerate()
@@ -414,7 +414,7 @@ impl Judge {
                     after,
                     until,
                 } if now >= *after && now <= *until => w.deployment(deployment).map(|d| {
-                    let counts = self.per_domain(w, d.rs, key);
+                    let counts = self.per_domain(&w.bound_on_nodes(d), key);
                     let hi = counts.iter().copied().max().unwrap_or(0);
                     let lo = counts.iter().copied().min().unwrap_or(0);
                     let skew = hi - lo;
@@ -430,7 +430,7 @@ impl Judge {
                     at,
                     reason,
                 } if now == *at => w.deployment(deployment).map(|d| {
-                    let pending: Vec<_> = w.pending_pods(d.rs).collect();
+                    let pending: Vec<_> = w.pending_pods_of(d).collect();
                     let reasons_ok = reason.as_ref().is_none_or(|r| {
                         pending.iter().all(|p| {
                             w.kube
@@ -696,7 +696,7 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
     let pending_at_end = w
         .deployments
         .iter()
-        .flat_map(|d| w.pending_pods(d.rs).map(move |p| (d, p)))
+        .flat_map(|d| w.pending_pods_of(d).map(move |p| (d, p)))
         .map(|(d, p)| {
             let pod = w.kube.pod(p);
             PendingRow {
@@ -840,10 +840,43 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
             rows.sort_by_key(|(t, i, _)| (*t, *i));
             rows.into_iter().map(|(_, _, r)| r).collect()
         },
+        rollouts: rollout_rows(w),
         explained,
         wiring,
         expectations,
         passed,
         failed,
     }
+}
+
+/// The rollouts of every Deployment, in Deployment then start order.
+fn rollout_rows(w: &World) -> Vec<RolloutRow> {
+    use crate::model::kube::deployment::Strategy;
+    let mut rows = Vec::new();
+    for d in &w.deployments {
+        let strategy = match d.strategy {
+            Strategy::Recreate => "Recreate".to_string(),
+            Strategy::RollingUpdate {
+                max_surge,
+                max_unavailable,
+            } => format!("RollingUpdate maxSurge {max_surge} maxUnavailable {max_unavailable}"),
+        };
+        for r in &d.rollout.history {
+            rows.push(RolloutRow {
+                deployment: d.name.clone(),
+                strategy: strategy.clone(),
+                image: r.image.clone(),
+                replica_sets: d.rss.iter().map(|rs| w.kube.rs(*rs).name.clone()).collect(),
+                started: r.started.to_string(),
+                completed: r.completed.map(|c| c.to_string()),
+                duration_ms: r.completed.map(|c| c.since(r.started).as_ms()),
+                steps: r
+                    .steps
+                    .iter()
+                    .map(|(t, sizes, ready)| (t.to_string(), sizes.clone(), *ready))
+                    .collect(),
+            });
+        }
+    }
+    rows
 }

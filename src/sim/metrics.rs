@@ -8,11 +8,11 @@
 //! memory is a fixed working set per pod. metrics-server scrapes every 15 s
 //! (`--metric-resolution`) and each sample covers the 15 s before it.
 
-use std::collections::BTreeMap;
-
 use crate::kernel::{SimDuration, SimTime};
 use crate::model::kube::cluster::{KubeCluster, PodId, PodState, RsId};
 use crate::model::load::LoadProfile;
+
+use std::collections::BTreeMap;
 
 use super::traffic::{Backends, ServiceModel, TrafficTotals, apply_database, serve};
 use super::wiring::DbView;
@@ -22,8 +22,11 @@ use super::wiring::DbView;
 pub struct WorkloadLoad {
     /// The Deployment.
     pub deployment: String,
-    /// Its ReplicaSet, once applied.
+    /// Its newest ReplicaSet, once applied.
     pub rs: Option<RsId>,
+    /// All its ReplicaSets, oldest first: during a rollout the load balancer
+    /// spreads requests over the Ready pods of all of them.
+    pub rss: Vec<RsId>,
     /// Offered requests per second over time.
     pub profile: LoadProfile,
     /// CPU time one request costs, in milliseconds of one core.
@@ -51,13 +54,105 @@ pub struct PodSample {
     pub memory: f64,
 }
 
+/// What a scrape stamped on one pod: the ReplicaSet's scrape epoch and
+/// whether the pod was Ready then (Ready pods report the traffic's CPU,
+/// others 0).
+#[derive(Clone, Copy, Debug, Default)]
+struct Stamp {
+    /// 0: never sampled.
+    epoch: u32,
+    ready: bool,
+}
+
+/// The latest scrape of one ReplicaSet.
+#[derive(Clone, Copy, Debug, Default)]
+struct RsSamples {
+    /// Pods stamped with this epoch hold the latest sample.
+    epoch: u32,
+    /// The pods' state when they were last stamped (see [`Metrics::scrape`]).
+    key: Option<ChangeKey>,
+    /// Ready pods on live nodes at that time.
+    healthy: u32,
+    /// Ready pods on live nodes counted by this scrape.
+    healthy_now: u32,
+    /// The sample of a Ready pod; unready pods read `cpu_m` 0.
+    value: Option<PodSample>,
+}
+
+/// The version of a ReplicaSet's pods and of the nodes' liveness. While it
+/// stays the same, a scrape would sample exactly the same pods in the same
+/// readiness, so only the values change.
+pub type ChangeKey = (u64, u64);
+
+/// The latest metrics-server sample of each pod, class-compressed: all pods
+/// of a ReplicaSet sampled at one scrape share one value, and a pod holds only
+/// a stamp. A scrape that finds the ReplicaSet's pods unchanged since the last
+/// one updates the shared value and touches no pod.
+#[derive(Clone, Debug, Default)]
+pub struct SampleStore {
+    stamps: Vec<Stamp>,
+    by_rs: Vec<RsSamples>,
+}
+
+impl SampleStore {
+    /// The latest sample of `pod` (a pod of `rs`), if metrics-server holds one.
+    /// A pod that left Running may still hold one: readers only ask about
+    /// active pods (Pending, Starting or Running), which hold a sample only
+    /// while Running.
+    pub fn get(&self, pod: PodId, rs: RsId) -> Option<PodSample> {
+        let stamp = self.stamps.get(pod.0 as usize)?;
+        let latest = self.by_rs.get(rs.0 as usize)?;
+        if stamp.epoch == 0 || stamp.epoch != latest.epoch {
+            return None;
+        }
+        let mut sample = latest.value?;
+        if !stamp.ready {
+            sample.cpu_m = 0.0;
+        }
+        Some(sample)
+    }
+
+    /// The scrape epoch of `rs`: it moves when a scrape stamps its pods anew.
+    pub fn epoch(&self, rs: RsId) -> u32 {
+        self.by_rs.get(rs.0 as usize).map_or(0, |r| r.epoch)
+    }
+
+    /// The samples metrics-server holds now: those of Running pods, by pod.
+    pub fn of_running<'a>(
+        &'a self,
+        kube: &'a KubeCluster,
+    ) -> impl Iterator<Item = (PodId, PodSample)> + 'a {
+        (0..self.stamps.len()).filter_map(move |i| {
+            let pod = &kube.pods[i];
+            let sample = self.get(PodId(i as u32), pod.rs)?;
+            (pod.state == PodState::Running).then_some((PodId(i as u32), sample))
+        })
+    }
+
+    fn rs_mut(&mut self, rs: RsId) -> &mut RsSamples {
+        let i = rs.0 as usize;
+        if i >= self.by_rs.len() {
+            self.by_rs.resize(i + 1, RsSamples::default());
+        }
+        &mut self.by_rs[i]
+    }
+
+    fn stamp(&mut self, pod: PodId, stamp: Stamp) {
+        let i = pod.0 as usize;
+        if i >= self.stamps.len() {
+            self.stamps.resize(i + 1, Stamp::default());
+        }
+        self.stamps[i] = stamp;
+    }
+}
+
 /// Load and samples of every Deployment under load.
 #[derive(Clone, Debug)]
 pub struct Metrics {
     /// Loads by Deployment, in scenario order.
     pub loads: Vec<WorkloadLoad>,
-    /// The latest sample of each running pod.
-    pub samples: BTreeMap<PodId, PodSample>,
+    /// The latest sample of each Running pod.
+    pub samples: SampleStore,
     /// metrics-server's resolution.
     pub resolution: SimDuration,
 }
@@ -67,14 +162,14 @@ impl Metrics {
     pub fn new(resolution: SimDuration) -> Self {
         Metrics {
             loads: Vec::new(),
-            samples: BTreeMap::new(),
+            samples: SampleStore::default(),
             resolution,
         }
     }
 
     /// The load on `rs`, if any.
     pub fn load_of(&self, rs: RsId) -> Option<&WorkloadLoad> {
-        self.loads.iter().find(|l| l.rs == Some(rs))
+        self.loads.iter().find(|l| l.rss.contains(&rs))
     }
 
     /// The CPU limit of one pod of `rs` in millicores: its containers' limits,
@@ -100,51 +195,55 @@ impl Metrics {
 
     /// One scrape: serve the interval's traffic, then take a fresh sample of
     /// every Running pod metrics-server can reach. `down_since[node]` tells
-    /// which nodes are dead and since when.
+    /// which nodes are dead and since when; `keys[rs]` is the version of each
+    /// ReplicaSet's pods and the nodes (see [`ChangeKey`]).
     /// `idle` lists ReplicaSets that have no load but are watched (HPA targets).
     /// `db` says, per ReplicaSet that uses a database, what its database refuses.
+    #[allow(clippy::too_many_arguments)]
     pub fn scrape(
         &mut self,
         kube: &KubeCluster,
         down_since: &[Option<SimTime>],
+        keys: &[ChangeKey],
         idle: &[RsId],
         db: &BTreeMap<RsId, DbView>,
         now: SimTime,
     ) {
-        self.samples
-            .retain(|p, _| kube.pod(*p).state == PodState::Running);
         let window = self.resolution;
-        for load in &mut self.loads {
-            let Some(rs) = load.rs else { continue };
-            let detection = load.service.health_check_detection;
+        let any_down = down_since.iter().any(Option::is_some);
+        for l in 0..self.loads.len() {
+            let Some(rs) = self.loads[l].rs else { continue };
+            let rss = self.loads[l].rss.clone();
             let mut backends = Backends {
                 healthy: 0,
                 dead_in_rotation: 0,
                 dead_seconds: 0.0,
             };
-            let view = db.get(&rs);
             let mut refused = 0u32;
-            let start = SimTime(now.as_ms().saturating_sub(window.as_ms()));
-            for p in &kube.rs(rs).active {
-                let pod = kube.pod(*p);
-                if !pod.ready {
-                    continue;
+            for r in &rss {
+                let key = keys[r.0 as usize];
+                let view = db.get(r);
+                if let Some(v) = view {
+                    refused += ready_with_bad_credentials(kube, *r, down_since, v);
                 }
-                match pod.node.and_then(|n| down_since[n.0 as usize]) {
-                    None => {
-                        backends.healthy += 1;
-                        refused += u32::from(view.is_some_and(|v| v.bad_credentials.contains(p)));
+                let cached = self.samples.rs_mut(*r);
+                let b = if cached.key == Some(key) && !any_down {
+                    // Same pods, all nodes alive: the same healthy backends.
+                    Backends {
+                        healthy: cached.healthy,
+                        dead_in_rotation: 0,
+                        dead_seconds: 0.0,
                     }
-                    // Dead, but still passing health checks for part of this interval:
-                    // its share of the requests fails for that part.
-                    Some(since) if since + detection > start => {
-                        backends.dead_in_rotation += 1;
-                        let out_at = (since + detection).min(now);
-                        backends.dead_seconds += out_at.since(since.max(start)).as_secs_f64();
-                    }
-                    Some(_) => {}
-                }
+                } else {
+                    let detection = self.loads[l].service.health_check_detection;
+                    backends_of(kube, *r, down_since, detection, window, now)
+                };
+                self.samples.rs_mut(*r).healthy_now = b.healthy;
+                backends.healthy += b.healthy;
+                backends.dead_in_rotation += b.dead_in_rotation;
+                backends.dead_seconds += b.dead_seconds;
             }
+            let load = &mut self.loads[l];
             let cap = Self::cpu_cap_m(kube, rs);
             // The interval (now - window, now] is served at the rate of its midpoint.
             let mid = SimTime(now.as_ms().saturating_sub(window.as_ms() / 2));
@@ -157,7 +256,7 @@ impl Metrics {
                 load.cpu_ms_per_request,
                 now,
             );
-            if let Some(v) = view {
+            if let Some(v) = db.get(&rs) {
                 let share = if backends.healthy == 0 {
                     0.0
                 } else {
@@ -172,66 +271,127 @@ impl Metrics {
                 .memory_per_pod
                 .unwrap_or_else(|| kube.rs(rs).template.memory_request())
                 as f64;
-            sample_pods(
-                &mut self.samples,
-                kube,
-                rs,
-                cpu,
-                memory,
-                down_since,
-                now,
+            let sample = PodSample {
+                timestamp: now,
                 window,
-            );
+                cpu_m: cpu,
+                memory,
+            };
+            // All pods share the newest template's CPU limit (a rollout
+            // changes the image only).
+            for r in &rss {
+                sample_pods(
+                    &mut self.samples,
+                    kube,
+                    *r,
+                    sample,
+                    down_since,
+                    keys[r.0 as usize],
+                );
+                if !any_down {
+                    let latest = self.samples.rs_mut(*r);
+                    latest.healthy = latest.healthy_now;
+                }
+            }
         }
         // Deployments an HPA watches without any load still report: idle pods.
         for rs in idle {
-            let memory = kube.rs(*rs).template.memory_request() as f64;
-            sample_pods(
-                &mut self.samples,
-                kube,
-                *rs,
-                0.0,
-                memory,
-                down_since,
-                now,
+            let sample = PodSample {
+                timestamp: now,
                 window,
-            );
+                cpu_m: 0.0,
+                memory: kube.rs(*rs).template.memory_request() as f64,
+            };
+            let key = keys[rs.0 as usize];
+            sample_pods(&mut self.samples, kube, *rs, sample, down_since, key);
         }
     }
 }
 
-/// Fresh samples for the Running pods of `rs` that metrics-server can reach:
-/// `cpu_m` for Ready pods (which receive traffic), 0 for the others.
-#[allow(clippy::too_many_arguments)]
-fn sample_pods(
-    samples: &mut BTreeMap<PodId, PodSample>,
+/// Ready pods of `rs` on live nodes whose database refuses their credentials.
+fn ready_with_bad_credentials(
     kube: &KubeCluster,
     rs: RsId,
-    cpu: f64,
-    memory: f64,
     down_since: &[Option<SimTime>],
-    now: SimTime,
+    view: &DbView,
+) -> u32 {
+    let mut n = 0;
+    for p in &view.bad_credentials {
+        let pod = kube.pod(*p);
+        let live = pod.node.and_then(|x| down_since[x.0 as usize]).is_none();
+        n += u32::from(pod.rs == rs && pod.ready && live && kube.rs(rs).active.contains(p));
+    }
+    n
+}
+
+/// The backends of `rs` in the interval ending `now`: Ready pods on live
+/// nodes, and Ready pods on dead nodes that health checks have not caught yet.
+fn backends_of(
+    kube: &KubeCluster,
+    rs: RsId,
+    down_since: &[Option<SimTime>],
+    detection: SimDuration,
     window: SimDuration,
-) {
+    now: SimTime,
+) -> Backends {
+    let mut backends = Backends {
+        healthy: 0,
+        dead_in_rotation: 0,
+        dead_seconds: 0.0,
+    };
+    let start = SimTime(now.as_ms().saturating_sub(window.as_ms()));
     for p in &kube.rs(rs).active {
         let pod = kube.pod(*p);
-        if pod.state != PodState::Running {
+        if !pod.ready {
             continue;
         }
-        if pod.node.and_then(|n| down_since[n.0 as usize]).is_some() {
-            // metrics-server cannot reach a dead node's kubelet.
-            samples.remove(p);
-            continue;
+        match pod.node.and_then(|n| down_since[n.0 as usize]) {
+            None => backends.healthy += 1,
+            // Dead, but still passing health checks for part of this interval:
+            // its share of the requests fails for that part.
+            Some(since) if since + detection > start => {
+                backends.dead_in_rotation += 1;
+                let out_at = (since + detection).min(now);
+                backends.dead_seconds += out_at.since(since.max(start)).as_secs_f64();
+            }
+            Some(_) => {}
         }
-        let cpu_m = if pod.ready { cpu } else { 0.0 };
-        samples.insert(
-            *p,
-            PodSample {
-                timestamp: now,
-                window,
-                cpu_m,
-                memory,
-            },
-        );
+    }
+    backends
+}
+
+/// Fresh samples for the Running pods of `rs` that metrics-server can reach:
+/// the traffic's CPU for Ready pods, 0 for the others. When the pods are as
+/// at the last scrape (`key` unchanged), the same pods would be stamped the
+/// same way, so only the shared value moves.
+fn sample_pods(
+    samples: &mut SampleStore,
+    kube: &KubeCluster,
+    rs: RsId,
+    sample: PodSample,
+    down_since: &[Option<SimTime>],
+    key: ChangeKey,
+) {
+    let latest = samples.rs_mut(rs);
+    latest.value = Some(sample);
+    if latest.key == Some(key) {
+        return;
+    }
+    latest.key = Some(key);
+    latest.epoch += 1;
+    let epoch = latest.epoch;
+    for p in &kube.rs(rs).active {
+        let pod = kube.pod(*p);
+        // metrics-server cannot reach a dead node's kubelet.
+        let reachable = pod.node.and_then(|n| down_since[n.0 as usize]).is_none();
+        if pod.state == PodState::Running && reachable {
+            samples.stamp(
+                *p,
+                Stamp {
+                    epoch,
+                    ready: pod.ready,
+                },
+            );
+        }
     }
 }

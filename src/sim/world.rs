@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 
-use super::autoscaler::{HpaRuntime, pod_metrics};
+use super::autoscaler::HpaRuntime;
 use super::config::SimConfig;
 use super::log::LogRecord;
-use super::metrics::{Metrics, WorkloadLoad};
+use super::metrics::{ChangeKey, Metrics, WorkloadLoad};
 use super::wiring::{DbView, Wiring, WiringAction};
 use crate::kernel::{EventLog, EventQueue, RandomStream, SeedTree, SimDuration, SimTime};
 use crate::model::artifacts::Registry as ContainerRegistry;
@@ -34,6 +34,9 @@ use crate::model::ocid::OcidMint;
 use crate::model::oke::{Oke, OkeError, PoolId, VirtualNodePlan, VirtualNodePool};
 use crate::model::topology::{FaultDomain, Topology};
 use crate::model::vault::{VaultLimits, VaultService, VaultTimings};
+
+mod rollout;
+pub use rollout::{RolloutRecord, RolloutState};
 
 /// What a failure takes down.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +72,8 @@ pub struct DeploymentSpec {
     pub template: PodTemplate,
     /// The pod-template-hash the ReplicaSet gets.
     pub template_hash: String,
+    /// `spec.strategy` (validated).
+    pub strategy: crate::model::kube::deployment::Strategy,
 }
 
 /// Something the timeline does at a point in time.
@@ -94,6 +99,13 @@ pub enum Action {
     Recover {
         /// Failure id.
         failure: u32,
+    },
+    /// Change a Deployment's pod template (its image): a rollout.
+    Rollout {
+        /// Deployment name.
+        deployment: String,
+        /// The new image.
+        image: String,
     },
     /// Take addresses from a subnet for something outside the cluster.
     ConsumeIps {
@@ -126,8 +138,16 @@ pub struct Deployment {
     pub name: String,
     /// Namespace.
     pub namespace: String,
-    /// Its one ReplicaSet.
+    /// Its newest ReplicaSet, the one matching its pod template.
     pub rs: RsId,
+    /// All its ReplicaSets, oldest first (the last is `rs`).
+    pub rss: Vec<RsId>,
+    /// `spec.replicas`.
+    pub replicas: u32,
+    /// `spec.strategy`.
+    pub strategy: crate::model::kube::deployment::Strategy,
+    /// The deployment controller's annotations and the rollouts so far.
+    pub rollout: RolloutState,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -167,6 +187,7 @@ enum Ev {
     MetricsScrape,
     HpaSync(u32),
     Wiring,
+    DeploymentSync(u32),
     Observe,
 }
 
@@ -232,6 +253,12 @@ pub struct World {
     /// MySQL, External Secrets and the Secrets pods need (`sim/wiring.rs`).
     pub wiring: Wiring,
     wiring_armed: BTreeSet<SimTime>,
+    /// Per ReplicaSet: bumped whenever one of its pods is created, bound,
+    /// started, made (un)ready or removed; with `node_changes`, the
+    /// [`ChangeKey`] that lets metrics and HPA views skip unchanged pods.
+    pod_changes: Vec<u64>,
+    /// Bumped whenever a node goes down or comes back.
+    node_changes: u64,
     scheduler: Scheduler,
     queue: EventQueue<Ev>,
     node_sim: Vec<NodeSim>,
@@ -322,6 +349,8 @@ impl World {
             hpas: Vec::new(),
             wiring: Wiring::default(),
             wiring_armed: BTreeSet::new(),
+            pod_changes: Vec::new(),
+            node_changes: 0,
             queue: EventQueue::new(),
             node_sim: Vec::new(),
             zones: Vec::new(),
@@ -623,6 +652,7 @@ impl World {
             state: HpaState::default(),
             decisions: Vec::new(),
             syncs: 0,
+            view: Default::default(),
         });
         let first = self.now().next_tick_after(self.cfg.hpa.sync_period);
         self.queue.schedule(first, Ev::HpaSync(i));
@@ -635,27 +665,30 @@ impl World {
         let now = self.now();
         self.queue
             .schedule(now + self.cfg.hpa.sync_period, Ev::HpaSync(i as u32));
-        let Some(rs) = self.hpas[i]
-            .rs
-            .or_else(|| self.deployment(&self.hpas[i].target).map(|d| d.rs))
-        else {
+        let Some(&d) = self.deployment_by_name.get(&self.hpas[i].target) else {
             return; // the target is not applied yet
         };
-        self.hpas[i].rs = Some(rs);
-        let pods = pod_metrics(&self.kube, &self.metrics, rs);
-        let current = self.kube.rs(rs).replicas as i32;
+        // The scale subresource is the Deployment's; its pods are those of
+        // every one of its ReplicaSets.
+        let rss = self.deployments[d].rss.clone();
+        self.hpas[i].rs = Some(self.deployments[d].rs);
+        let keys = self.change_keys();
+        let current = self.deployments[d].replicas as i32;
         let h = &mut self.hpas[i];
+        let pods = h
+            .view
+            .view(&self.kube, &self.metrics, &rss, &keys, &self.cfg.hpa, now);
         h.syncs += 1;
         let decide = if h.has_behavior {
             hpa::reconcile
         } else {
             hpa::reconcile_without_behavior
         };
-        let decision = decide(&h.spec, &self.cfg.hpa, &mut h.state, current, &pods, now);
+        let decision = decide(&h.spec, &self.cfg.hpa, &mut h.state, current, pods, now);
         if decision.desired_replicas != current {
             let desired = decision.desired_replicas.max(0) as u32;
             h.decisions.push((now, decision));
-            self.set_replicas(rs, desired);
+            self.scale_deployment(d, desired);
         }
     }
 
@@ -760,18 +793,37 @@ impl World {
                 let idle: Vec<RsId> = self
                     .hpas
                     .iter()
-                    .filter_map(|h| h.rs)
+                    .filter(|h| h.rs.is_some())
+                    .filter_map(|h| self.deployment(&h.target))
+                    .flat_map(|d| d.rss.iter().copied())
                     .filter(|rs| self.metrics.load_of(*rs).is_none())
                     .collect();
                 let db = self.database_views(now);
-                self.metrics.scrape(&self.kube, &down, &idle, &db, now);
+                let keys = self.change_keys();
+                self.metrics
+                    .scrape(&self.kube, &down, &keys, &idle, &db, now);
                 self.queue
                     .schedule(now + self.metrics.resolution, Ev::MetricsScrape);
             }
             Ev::HpaSync(i) => self.hpa_sync(i as usize),
             Ev::Wiring => self.wiring_tick(),
+            Ev::DeploymentSync(d) => self.sync_deployment(d as usize),
             Ev::Observe => {}
         }
+    }
+
+    /// Notes that a pod of `rs` changed (see `pod_changes`).
+    fn touch(&mut self, rs: RsId) {
+        self.pod_changes[rs.0 as usize] += 1;
+        self.pods_changed_in_rollout(rs);
+    }
+
+    /// The [`ChangeKey`] of every ReplicaSet.
+    pub fn change_keys(&self) -> Vec<ChangeKey> {
+        self.pod_changes
+            .iter()
+            .map(|c| (*c, self.node_changes))
+            .collect()
     }
 
     fn now_log(&mut self, r: LogRecord) {
@@ -790,8 +842,8 @@ impl World {
                 deployment,
                 replicas,
             } => {
-                let rs = self.deployment(&deployment).expect("validated at load").rs;
-                self.set_replicas(rs, replicas);
+                let d = self.deployment_by_name[&deployment];
+                self.scale_deployment(d, replicas);
             }
             Action::Fail { scope, failure } => self.fail(scope, failure),
             Action::Wiring(a) => {
@@ -803,6 +855,10 @@ impl World {
                 self.arm_wiring();
             }
             Action::Recover { failure } => self.recover(failure),
+            Action::Rollout { deployment, image } => {
+                let d = self.deployment_by_name[&deployment];
+                self.start_rollout(d, image);
+            }
             Action::ConsumeIps { subnet, count } => {
                 let mut taken = 0i64;
                 for _ in 0..count {
@@ -851,26 +907,41 @@ impl World {
             active: BTreeSet::new(),
             pending: 0,
         };
-        let id = self.kube.add_replica_set(rs, &system_default_constraints());
-        self.ready_by_rs.push(0);
-        self.bound_by_rs_node.push(vec![0; self.kube.nodes.len()]);
+        let id = self.add_replica_set(rs);
         self.deployment_by_name
             .insert(spec.name.clone(), self.deployments.len());
-        for load in self
-            .metrics
-            .loads
-            .iter_mut()
-            .filter(|l| l.deployment == spec.name)
-        {
-            load.rs = Some(id);
-        }
+        let rollout = RolloutState::new(spec.replicas, &spec.strategy);
         self.deployments.push(Deployment {
             name: spec.name,
             namespace: spec.namespace,
             rs: id,
+            rss: vec![id],
+            replicas: spec.replicas,
+            strategy: spec.strategy,
+            rollout,
         });
         self.now_log(LogRecord::Scaled(id, spec.replicas));
         self.reconcile(id);
+    }
+
+    /// Registers a new ReplicaSet of a Deployment with the world's counters
+    /// and the loads offered to the Deployment.
+    fn add_replica_set(&mut self, rs: ReplicaSet) -> RsId {
+        let deployment = rs.deployment.clone();
+        let id = self.kube.add_replica_set(rs, &system_default_constraints());
+        self.ready_by_rs.push(0);
+        self.pod_changes.push(0);
+        self.bound_by_rs_node.push(vec![0; self.kube.nodes.len()]);
+        for load in self
+            .metrics
+            .loads
+            .iter_mut()
+            .filter(|l| l.deployment == deployment)
+        {
+            load.rs = Some(id);
+            load.rss.push(id);
+        }
+        id
     }
 
     // ----- ReplicaSet controller -----------------------------------------
@@ -893,6 +964,7 @@ impl World {
             let name = self.fresh_pod_name(rs);
             let now = self.now();
             let pod = self.kube.create_pod(rs, name, now);
+            self.touch(rs);
             self.now_log(LogRecord::PodCreated(pod));
             self.enqueue_active(pod);
         }
@@ -938,7 +1010,9 @@ impl World {
     fn delete_pod(&mut self, p: PodId) {
         self.unschedulable.remove(&p);
         self.backing_off.remove(&p);
-        self.active_q.retain(|x| *x != p);
+        // A deleted pod left in the active queue is skipped there (see
+        // `scheduler_cycle`), so deleting thousands costs no queue scans.
+        self.touch(self.kube.pod(p).rs);
         self.unbind_accounting(p);
         let now = self.now();
         if let Some((subnet, ip)) = self.kube.remove_pod(p, now) {
@@ -975,6 +1049,7 @@ impl World {
 
     fn scheduler_cycle(&mut self) {
         self.cycle_scheduled = false;
+        self.drop_deleted_at_front();
         let Some(pod) = self.active_q.pop_front() else {
             return;
         };
@@ -1028,7 +1103,20 @@ impl World {
         self.continue_cycles();
     }
 
+    /// Pods deleted while queued leave the queue at no cost of a cycle: as if
+    /// the deletion had taken them out.
+    fn drop_deleted_at_front(&mut self) {
+        while self
+            .active_q
+            .front()
+            .is_some_and(|p| self.kube.pod(*p).state == PodState::Deleted)
+        {
+            self.active_q.pop_front();
+        }
+    }
+
     fn continue_cycles(&mut self) {
+        self.drop_deleted_at_front();
         if !self.active_q.is_empty() && !self.cycle_scheduled {
             self.cycle_scheduled = true;
             let at = self.now() + self.cfg.scheduling_cycle;
@@ -1045,6 +1133,7 @@ impl World {
         let now = self.now();
         self.kube.bind(pod, node, ip, now);
         let rs = self.kube.pod(pod).rs;
+        self.touch(rs);
         self.bound_by_rs_node[rs.0 as usize][node.0 as usize] += 1;
         self.version += 1;
         self.now_log(LogRecord::PodBound(pod, node, ip));
@@ -1081,6 +1170,7 @@ impl World {
             self.queue.schedule(retry, Ev::PodStarted(pod));
             return;
         }
+        self.touch(rs);
         let pm = &mut self.kube.pods[pod.0 as usize];
         pm.state = PodState::Running;
         if self.kube.node(node).ready == NodeReady::True {
@@ -1105,6 +1195,7 @@ impl World {
             self.ready_by_rs[rs.0 as usize] -= 1;
             self.now_log(LogRecord::PodNotReady(pod));
         }
+        self.touch(rs);
     }
 
     /// Asks for unschedulable pods to be retried once at the end of this
@@ -1198,6 +1289,7 @@ impl World {
 
     fn fail(&mut self, scope: FailureScope, failure: u32) {
         let nodes = self.nodes_in(&scope);
+        self.node_changes += 1;
         let now = self.now();
         for id in &nodes {
             let s = &mut self.node_sim[id.0 as usize];
@@ -1231,6 +1323,7 @@ impl World {
         self.arm_wiring();
         let nodes = self.failures.remove(&failure).unwrap_or_default();
         self.failure_scopes.remove(&failure);
+        self.node_changes += 1;
         for id in nodes {
             let s = &mut self.node_sim[id.0 as usize];
             s.down_count -= 1;
@@ -1595,6 +1688,7 @@ impl World {
             return;
         }
         let rs = p.rs;
+        self.touch(rs);
         self.unbind_accounting(pod);
         let now = self.now();
         self.kube.mark_terminating(pod, now);

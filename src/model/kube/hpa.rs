@@ -18,7 +18,6 @@
 //! boundary); the per-HPA `tolerance` field (HPAConfigurableTolerance) and
 //! pod-level requests are not modelled.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use thiserror::Error;
@@ -239,11 +238,16 @@ impl Default for HpaConfig {
     }
 }
 
-/// What the controller knows about one pod of the target at a sync.
+/// What the controller knows about one pod of the target at a sync, or about
+/// `count` pods it cannot tell apart (see [`PodMetrics::settle`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodMetrics {
-    /// Pod name; names are unique within one call.
+    /// Pod name (of the first pod, for a class); names are unique within one call.
     pub name: String,
+    /// How many identical pods this entry stands for (1 for a single pod, never 0).
+    /// Every sum and count the calculator takes weighs the entry by it, so a
+    /// class of `n` pods decides exactly as `n` copies would.
+    pub count: u32,
     /// `status.phase == Failed`.
     pub phase_failed: bool,
     /// `metadata.deletionTimestamp` is set.
@@ -265,6 +269,66 @@ pub struct PodMetrics {
     pub memory_request: Option<u64>,
     /// The latest metrics-server sample, if any.
     pub sample: Option<Sample>,
+}
+
+impl PodMetrics {
+    /// Forgets what cannot change any decision from `now` on, so that pods
+    /// the calculator treats alike compare equal and can share one entry.
+    ///
+    /// A Ready pod past its CPU initialization period is read the same way
+    /// whatever its start time and readiness transition (only their presence
+    /// matters, see `classify`): both become time zero, which keeps every
+    /// predicate on them as it was.
+    pub fn settle(&mut self, cfg: &HpaConfig, now: SimTime) {
+        let settled = self.ready
+            && !self.deleting
+            && !self.phase_failed
+            && self.last_ready_transition.is_some()
+            && self.start_time + cfg.cpu_initialization_period <= now;
+        if settled {
+            self.start_time = SimTime::ZERO;
+            self.last_ready_transition = Some(SimTime::ZERO);
+        }
+    }
+
+    /// True when `self` and `other` differ at most in name and count.
+    pub fn same_class(&self, other: &PodMetrics) -> bool {
+        self.phase_failed == other.phase_failed
+            && self.deleting == other.deleting
+            && self.ready == other.ready
+            && self.start_time == other.start_time
+            && self.last_ready_transition == other.last_ready_transition
+            && self.cpu_request_m == other.cpu_request_m
+            && self.memory_request == other.memory_request
+            && self.sample == other.sample
+    }
+}
+
+/// How many of the latest entries [`add_to_classes`] searches for an equal one.
+const CLASS_SEARCH: usize = 8;
+
+/// Adds `pod` (count 1, settled) to `classes`: one more pod of an equal entry
+/// among the last few, or a new entry named by `name()`; true when it made a
+/// new entry. Pods of one ReplicaSet in one state arrive in runs, so the short
+/// search finds their entry; a miss only costs an extra entry, never a
+/// different decision.
+pub fn add_to_classes(
+    classes: &mut Vec<PodMetrics>,
+    mut pod: PodMetrics,
+    name: impl FnOnce() -> String,
+) -> bool {
+    let from = classes.len().saturating_sub(CLASS_SEARCH);
+    match classes[from..].iter().rposition(|c| c.same_class(&pod)) {
+        Some(i) => {
+            classes[from + i].count += pod.count;
+            false
+        }
+        None => {
+            pod.name = name();
+            classes.push(pod);
+            true
+        }
+    }
 }
 
 /// One metrics-server sample of a pod (`PodMetrics.timestamp`/`window`).
@@ -797,14 +861,14 @@ fn compute_metric(
         current_utilization: None,
         current_average: None,
         error: None,
-        ready_pods: groups.metrics.len(),
+        ready_pods: groups.metrics.pods(pods),
         ignored_pods: groups.ignored,
-        unready_pods: groups.unready.len(),
-        missing_pods: groups.missing.len(),
+        unready_pods: count_of(pods, &groups.unready),
+        missing_pods: count_of(pods, &groups.missing),
     };
     let calculated = if pods.is_empty() {
         Err(MetricError::NoPods)
-    } else if groups.metrics.is_empty() {
+    } else if groups.metrics.0.is_empty() {
         Err(MetricError::NoMetrics)
     } else {
         match m.target {
@@ -814,6 +878,7 @@ fn compute_metric(
             MetricTarget::AverageValue(v) => Ok(plain_replicas(
                 current,
                 milli_value(m.resource, v),
+                pods,
                 &groups,
                 cfg.tolerance,
             )),
@@ -859,39 +924,54 @@ fn metric_failure(m: &MetricSpec, e: &MetricError) -> (Condition, String) {
 // Pod grouping (groupPods)
 // ---------------------------------------------------------------------------
 
+/// Pod values in milli-units (millicores, millibytes): `(entry index in the
+/// pods slice, value)`. Each entry weighs its pod count. Names are unique, so
+/// the controller's name-keyed maps are entry-indexed lists here.
+#[derive(Clone)]
+struct Values(Vec<(usize, i64)>);
+
+impl Values {
+    /// Pods counted (the controller's `len(metrics)`).
+    fn pods(&self, pods: &[PodMetrics]) -> usize {
+        self.0.iter().map(|(i, _)| pods[*i].count as usize).sum()
+    }
+}
+
 /// The pods of one metric computation, by how their samples count.
-struct PodGroups<'a> {
-    /// Samples of ready pods in milli-units (millicores, millibytes), by pod.
-    metrics: BTreeMap<&'a str, i64>,
+struct PodGroups {
+    /// Samples of ready pods.
+    metrics: Values,
     /// Pending pods, and CPU samples from pods still warming up.
-    unready: Vec<&'a str>,
+    unready: Vec<usize>,
     /// Pods without a sample.
-    missing: Vec<&'a str>,
+    missing: Vec<usize>,
     /// Deleted or Failed pods.
     ignored: usize,
 }
 
-fn group_pods<'a>(
-    pods: &'a [PodMetrics],
+/// Pods in the entries `list`.
+fn count_of(pods: &[PodMetrics], list: &[usize]) -> usize {
+    list.iter().map(|i| pods[*i].count as usize).sum()
+}
+
+fn group_pods(
+    pods: &[PodMetrics],
     resource: ResourceName,
     cfg: &HpaConfig,
     now: SimTime,
-) -> PodGroups<'a> {
+) -> PodGroups {
     let mut g = PodGroups {
-        metrics: BTreeMap::new(),
+        metrics: Values(Vec::new()),
         unready: Vec::new(),
         missing: Vec::new(),
         ignored: 0,
     };
-    for pod in pods {
-        let name = pod.name.as_str();
+    for (i, pod) in pods.iter().enumerate() {
         match classify(pod, resource, cfg, now) {
-            Group::Ignored => g.ignored += 1,
-            Group::Unready => g.unready.push(name),
-            Group::Missing => g.missing.push(name),
-            Group::Ready(v) => {
-                g.metrics.insert(name, v);
-            }
+            Group::Ignored => g.ignored += pod.count as usize,
+            Group::Unready => g.unready.push(i),
+            Group::Missing => g.missing.push(i),
+            Group::Ready(v) => g.metrics.0.push((i, v)),
         }
     }
     g
@@ -993,11 +1073,11 @@ fn utilization_replicas(
     target: i32,
     resource: ResourceName,
     pods: &[PodMetrics],
-    g: &PodGroups<'_>,
+    g: &PodGroups,
     tolerance: f64,
 ) -> Result<Proposal, MetricError> {
     let requests = pod_requests(pods, resource)?;
-    let (ratio, utilization, raw_average) = utilization_ratio(&g.metrics, &requests, target)?;
+    let (ratio, utilization, raw_average) = utilization_ratio(&g.metrics, &requests, pods, target)?;
     let mut proposal = Proposal {
         replicas: current,
         ratio,
@@ -1007,7 +1087,7 @@ fn utilization_replicas(
     let scale_up_with_unready = !g.unready.is_empty() && ratio > 1.0;
     if !scale_up_with_unready && g.missing.is_empty() {
         if !within_tolerance(tolerance, ratio) {
-            proposal.replicas = ceil_i32(ratio * g.metrics.len() as f64);
+            proposal.replicas = ceil_i32(ratio * g.metrics.pods(pods) as f64);
         }
         return Ok(proposal);
     }
@@ -1018,27 +1098,34 @@ fn utilization_replicas(
     if ratio < 1.0 {
         let fallback = i64::from(target.max(100));
         for &p in &g.missing {
-            metrics.insert(p, requests[p] * fallback / 100);
+            metrics.0.push((p, requests[p] * fallback / 100));
         }
     } else if ratio > 1.0 {
         for &p in &g.missing {
-            metrics.insert(p, 0);
+            metrics.0.push((p, 0));
         }
     }
     if scale_up_with_unready {
         for &p in &g.unready {
-            metrics.insert(p, 0);
+            metrics.0.push((p, 0));
         }
     }
-    let (new_ratio, _, _) = utilization_ratio(&metrics, &requests, target)?;
-    proposal.replicas = rebalanced(current, ratio, new_ratio, metrics.len(), tolerance);
+    let (new_ratio, _, _) = utilization_ratio(&metrics, &requests, pods, target)?;
+    let counted = metrics.pods(pods);
+    proposal.replicas = rebalanced(current, ratio, new_ratio, counted, tolerance);
     Ok(proposal)
 }
 
 /// `GetRawResourceReplicas` / `calcPlainMetricReplicas`: an AverageValue target
 /// in milli-units. No requests are needed.
-fn plain_replicas(current: i32, target: i64, g: &PodGroups<'_>, tolerance: f64) -> Proposal {
-    let (ratio, usage) = usage_ratio(&g.metrics, target);
+fn plain_replicas(
+    current: i32,
+    target: i64,
+    pods: &[PodMetrics],
+    g: &PodGroups,
+    tolerance: f64,
+) -> Proposal {
+    let (ratio, usage) = usage_ratio(&g.metrics, pods, target);
     let mut proposal = Proposal {
         replicas: current,
         ratio,
@@ -1048,27 +1135,28 @@ fn plain_replicas(current: i32, target: i64, g: &PodGroups<'_>, tolerance: f64) 
     let scale_up_with_unready = !g.unready.is_empty() && ratio > 1.0;
     if !scale_up_with_unready && g.missing.is_empty() {
         if !within_tolerance(tolerance, ratio) {
-            proposal.replicas = ceil_i32(ratio * g.metrics.len() as f64);
+            proposal.replicas = ceil_i32(ratio * g.metrics.pods(pods) as f64);
         }
         return proposal;
     }
     let mut metrics = g.metrics.clone();
     if ratio < 1.0 {
         for &p in &g.missing {
-            metrics.insert(p, target);
+            metrics.0.push((p, target));
         }
     } else if ratio > 1.0 {
         for &p in &g.missing {
-            metrics.insert(p, 0);
+            metrics.0.push((p, 0));
         }
     }
     if scale_up_with_unready {
         for &p in &g.unready {
-            metrics.insert(p, 0);
+            metrics.0.push((p, 0));
         }
     }
-    let (new_ratio, _) = usage_ratio(&metrics, target);
-    proposal.replicas = rebalanced(current, ratio, new_ratio, metrics.len(), tolerance);
+    let (new_ratio, _) = usage_ratio(&metrics, pods, target);
+    let counted = metrics.pods(pods);
+    proposal.replicas = rebalanced(current, ratio, new_ratio, counted, tolerance);
     proposal
 }
 
@@ -1089,13 +1177,10 @@ fn rebalanced(current: i32, ratio: f64, new_ratio: f64, counted: usize, toleranc
     replicas
 }
 
-/// Requests of every pod of the target, in milli-units. Ignored and unready
-/// pods are included: one pod without a request fails the whole metric.
-fn pod_requests(
-    pods: &[PodMetrics],
-    resource: ResourceName,
-) -> Result<BTreeMap<&str, i64>, MetricError> {
-    let mut requests = BTreeMap::new();
+/// Requests of every pod of the target in milli-units, by entry. Ignored and
+/// unready pods are included: one pod without a request fails the whole metric.
+fn pod_requests(pods: &[PodMetrics], resource: ResourceName) -> Result<Vec<i64>, MetricError> {
+    let mut requests = Vec::with_capacity(pods.len());
     for pod in pods {
         let request = match resource {
             ResourceName::Cpu => pod.cpu_request_m,
@@ -1107,7 +1192,7 @@ fn pod_requests(
                 pod: pod.name.clone(),
             });
         };
-        requests.insert(pod.name.as_str(), milli_value(resource, r as f64));
+        requests.push(milli_value(resource, r as f64));
     }
     Ok(requests)
 }
@@ -1115,19 +1200,19 @@ fn pod_requests(
 /// `GetResourceUtilizationRatio`: the utilization is an integer percent
 /// (truncated), and the ratio is computed from that integer.
 fn utilization_ratio(
-    metrics: &BTreeMap<&str, i64>,
-    requests: &BTreeMap<&str, i64>,
+    metrics: &Values,
+    requests: &[i64],
+    pods: &[PodMetrics],
     target: i32,
 ) -> Result<(f64, i32, i64), MetricError> {
+    // Every entry has a request (`pod_requests` failed otherwise), so no
+    // sample is extraneous here.
     let (mut used, mut requested, mut entries) = (0i128, 0i128, 0i128);
-    for (pod, &value) in metrics {
-        // Samples of pods the controller holds no request for are extraneous.
-        let Some(&request) = requests.get(pod) else {
-            continue;
-        };
-        used += i128::from(value);
-        requested += i128::from(request);
-        entries += 1;
+    for &(i, value) in &metrics.0 {
+        let n = i128::from(pods[i].count);
+        used += i128::from(value) * n;
+        requested += i128::from(requests[i]) * n;
+        entries += n;
     }
     if requested == 0 {
         return Err(MetricError::NoMatchingRequests);
@@ -1143,9 +1228,13 @@ fn utilization_ratio(
 }
 
 /// `GetMetricUsageRatio`: an integer average in milli-units over the target.
-fn usage_ratio(metrics: &BTreeMap<&str, i64>, target: i64) -> (f64, i64) {
-    let total: i128 = metrics.values().map(|&v| i128::from(v)).sum();
-    let usage = (total / metrics.len() as i128) as i64;
+fn usage_ratio(metrics: &Values, pods: &[PodMetrics], target: i64) -> (f64, i64) {
+    let total: i128 = metrics
+        .0
+        .iter()
+        .map(|&(i, v)| i128::from(v) * i128::from(pods[i].count))
+        .sum();
+    let usage = (total / metrics.pods(pods) as i128) as i64;
     (usage as f64 / target as f64, usage)
 }
 
@@ -1575,6 +1664,7 @@ mod tests {
     fn pod(i: usize, cpu_m: f64) -> PodMetrics {
         PodMetrics {
             name: format!("web-{i:03}"),
+            count: 1,
             phase_failed: false,
             deleting: false,
             ready: true,
@@ -2348,6 +2438,61 @@ mod tests {
                 let d = reconcile(&s, &cfg, &mut state, current, &p, t);
                 prop_assert_eq!(d.desired_replicas, current, "{:?}", d);
             }
+        }
+
+        #[test]
+        fn classes_of_alike_pods_decide_as_the_pods_one_by_one(
+            s in arb_spec(),
+            current in 1i32..40,
+            // Few distinct pods, repeated: runs of equal pods get merged.
+            kinds in proptest::collection::vec(arb_pod(), 1..5),
+            picks in proptest::collection::vec((0usize..5, 1usize..6), 1..12),
+            behavior in any::<bool>(),
+        ) {
+            let cfg = HpaConfig::default();
+            let mut p = Vec::new();
+            for (k, run) in picks {
+                for _ in 0..run {
+                    let i = p.len();
+                    p.push(make_pod(i, kinds[k % kinds.len()]));
+                }
+            }
+            let (mut a, mut b) = (HpaState::new(), HpaState::new());
+            let (mut ca, mut cb) = (current, current);
+            let decide = if behavior { reconcile } else { reconcile_without_behavior };
+            for k in 0..3u64 {
+                let t = T0 + secs(100 * k);
+                let mut classes = Vec::new();
+                for x in &p {
+                    let mut v = x.clone();
+                    v.settle(&cfg, t);
+                    add_to_classes(&mut classes, v, || x.name.clone());
+                }
+                prop_assert_eq!(classes.iter().map(|c| c.count as usize).sum::<usize>(), p.len());
+                let da = decide(&s, &cfg, &mut a, ca, &p, t);
+                let db = decide(&s, &cfg, &mut b, cb, &classes, t);
+                prop_assert_eq!(&da, &db);
+                prop_assert_eq!(&a, &b);
+                ca = da.desired_replicas;
+                cb = db.desired_replicas;
+            }
+        }
+
+        #[test]
+        fn settled_pods_of_one_state_share_one_entry(n in 1usize..200, cpu_m in 0.0f64..2000.0) {
+            let cfg = HpaConfig::default();
+            let mut classes = Vec::new();
+            for i in 0..n {
+                // Started at different times, all past the initialization period.
+                let mut x = pod(i, cpu_m);
+                x.start_time = SimTime(i as u64 * 20);
+                x.last_ready_transition = Some(SimTime(30_000 + i as u64 * 20));
+                x.settle(&cfg, T0);
+                add_to_classes(&mut classes, x, || format!("web-{i:03}"));
+            }
+            prop_assert_eq!(classes.len(), 1);
+            prop_assert_eq!(classes[0].count as usize, n);
+            prop_assert_eq!(classes[0].name.as_str(), "web-000");
         }
 
         #[test]

@@ -2,6 +2,7 @@
 //! scheduler and the node lifecycle rules.
 
 pub mod cluster;
+pub mod deployment;
 pub mod hpa;
 pub mod lifecycle;
 pub mod pod;
