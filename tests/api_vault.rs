@@ -696,3 +696,25 @@ async fn vault_outages_and_snapshot_restore() {
         assert_eq!(&c.get(r).await.body, b, "{r}");
     }
 }
+
+#[tokio::test]
+async fn chaos_rules_reach_keys_and_policies_by_service() {
+    let c = TestClient::empty().await;
+    let (_, prefix, key) = vault_and_key(&c).await;
+    let rules = json!({"rules": [
+        {"service": "kms", "operation": "GET", "probability": 1.0, "status": 400, "code": "InvalidParameter", "message": "chaos kms"},
+        {"service": "identity", "operation": "GET", "probability": 1.0, "status": 400, "code": "InvalidParameter", "message": "chaos identity"}
+    ]});
+    assert_eq!(c.put("/_ocisim/chaos", &rules).await.status, StatusCode::OK);
+    let k = c.get(&format!("{prefix}/20180608/keys/{key}")).await;
+    assert_eq!(k.body["message"], "chaos kms");
+    let p = c
+        .get(&format!("/20160918/policies?compartmentId={}", c.tenancy()))
+        .await;
+    assert_eq!(p.body["message"], "chaos identity");
+    // Secrets is its own service: untouched.
+    let s = c
+        .get("/20190301/secretbundles/ocid1.vaultsecret.oc1.phx.nope")
+        .await;
+    assert_eq!(s.code(), "NotAuthorizedOrNotFound");
+}

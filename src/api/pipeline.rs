@@ -125,6 +125,7 @@ pub fn service_of(path: &str) -> &'static str {
             | "availabilityDomains"
             | "faultDomains"
             | "compartments"
+            | "policies"
             | "workRequests",
         ) => "identity",
         ("20160918", "container") => "artifacts",
@@ -132,6 +133,8 @@ pub fn service_of(path: &str) -> &'static str {
         ("20180222", _) => "oke",
         ("20180608", "secrets") => "vaults",
         ("20180608", _) => "kms",
+        // Keys live under each vault's management endpoint (api/kms.rs).
+        ("kms", _) => "kms",
         ("20190301", _) => "secrets",
         ("20170115", _) => "lb",
         ("20190415", _) => "mysql",
