@@ -318,3 +318,28 @@ fn a_workload_session_token_yields_the_workload_principal() {
         Err(AuthError::BadToken(m)) if m.contains("not registered")
     ));
 }
+
+#[test]
+fn a_remembered_signature_never_vouches_for_another_request() {
+    let v = strict();
+    let target = "/20160918/vcns/ocid1.vcn.oc1.iad.a";
+    let h = signed(&alice(), Method::GET, target, b"");
+    // Verified twice: the second time from the cache.
+    assert!(v.verify(&Method::GET, target, &h, b"", NOW).is_ok());
+    assert!(v.verify(&Method::GET, target, &h, b"", NOW).is_ok());
+    // The same signature on another target, or too late, is still refused.
+    assert!(matches!(
+        v.verify(
+            &Method::GET,
+            "/20160918/vcns/ocid1.vcn.oc1.iad.b",
+            &h,
+            b"",
+            NOW
+        ),
+        Err(AuthError::BadSignature(_))
+    ));
+    assert!(matches!(
+        v.verify(&Method::GET, target, &h, b"", NOW + 400),
+        Err(AuthError::ClockSkew { .. })
+    ));
+}
