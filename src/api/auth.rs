@@ -381,7 +381,7 @@ const VERIFIED_CACHE_SIZE: usize = 4096;
 /// digest and length are still checked on every request.
 #[derive(Debug, Default)]
 struct VerifiedCache {
-    seen: BTreeMap<[u8; 32], u64>,
+    seen: std::collections::BTreeSet<[u8; 32]>,
     order: std::collections::VecDeque<[u8; 32]>,
 }
 
@@ -396,16 +396,16 @@ impl VerifiedCache {
     }
 
     fn contains(&self, k: &[u8; 32]) -> bool {
-        self.seen.contains_key(k)
+        self.seen.contains(k)
     }
 
     fn insert(&mut self, k: [u8; 32]) {
-        if self.seen.insert(k, 0).is_none() {
+        if self.seen.insert(k) {
             self.order.push_back(k);
-            if self.order.len() > VERIFIED_CACHE_SIZE {
-                if let Some(old) = self.order.pop_front() {
-                    self.seen.remove(&old);
-                }
+            if self.order.len() > VERIFIED_CACHE_SIZE
+                && let Some(old) = self.order.pop_front()
+            {
+                self.seen.remove(&old);
             }
         }
     }
