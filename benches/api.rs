@@ -640,6 +640,7 @@ async fn create_subnet_requests(
     addr: SocketAddr,
     tenancy: &str,
     signer: Option<&RequestSigner>,
+    round: u32,
 ) -> Vec<Prepared> {
     let per_vcn = subnets_per_vcn_limit();
     let mut out = Vec::new();
