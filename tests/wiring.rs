@@ -551,3 +551,67 @@ fn bad_secret_wiring_is_located() {
         );
     }
 }
+
+/// The rotation scenario with `spec` lines added to its ExternalSecret.
+fn rotation_with(extra_spec: &str, extra_target: &str) -> String {
+    let spec = "spec:\n  refreshInterval: 5m\n";
+    let target = "  target:\n    name: db-credentials\n";
+    assert!(ROTATION.contains(spec) && ROTATION.contains(target));
+    ROTATION
+        .replacen(spec, &format!("{spec}{extra_spec}"), 1)
+        .replacen(target, &format!("{target}{extra_target}"), 1)
+}
+
+#[test]
+fn created_once_and_on_change_never_pick_up_a_rotation() {
+    for policy in ["CreatedOnce", "OnChange"] {
+        let text = rotation_with(&format!("  refreshPolicy: {policy}\n"), "");
+        let (r, w) = loaded_run(&text);
+        let secret = &w.wiring.eso.secrets[&("app".to_string(), "db-credentials".to_string())];
+        // Written once, at creation; the rotation at 30m is never synced.
+        assert_eq!(secret.resource_version, 1, "{policy}");
+        assert!(secret.source.ends_with("v1"), "{policy}: {}", secret.source);
+        assert_eq!(
+            r.wiring.secret_versions,
+            vec!["app/app: 6 running pod(s): 6 with Secret db-credentials from db-credentials v1"],
+            "{policy}"
+        );
+        // The periodic policy (the scenario as shipped) does pick it up.
+        assert_ne!(text, ROTATION);
+    }
+    let (_, w) = loaded_run(ROTATION);
+    let secret = &w.wiring.eso.secrets[&("app".to_string(), "db-credentials".to_string())];
+    assert!(secret.source.ends_with("v2"), "{}", secret.source);
+}
+
+#[test]
+fn creation_policy_merge_needs_an_existing_secret_and_none_writes_nothing() {
+    let text = rotation_with("", "    creationPolicy: Merge\n");
+    let (r, w) = loaded_run(&text);
+    let (_, st) = &w.wiring.eso.externals[0];
+    assert_eq!(st.ready, Some(false));
+    assert!(
+        r.wiring.external_secrets[0].events[0]
+            .contains("creationPolicy Merge: Secret app/db-credentials does not exist"),
+        "{:?}",
+        r.wiring.external_secrets[0].events
+    );
+    assert!(w.wiring.eso.secrets.is_empty());
+    assert!(
+        w.wiring
+            .waiting
+            .values()
+            .all(|wt| wt.reason == "CreateContainerConfigError" && wt.started_at.is_none()),
+        "{:?}",
+        r.wiring.waiting
+    );
+    assert!(!w.wiring.waiting.is_empty());
+
+    let text = rotation_with("", "    creationPolicy: None\n");
+    let (_, w) = loaded_run(&text);
+    assert!(
+        w.wiring.eso.secrets.is_empty(),
+        "creationPolicy None writes no Secret"
+    );
+    assert!(!w.wiring.waiting.is_empty());
+}
