@@ -8,7 +8,7 @@ import types
 
 import oci
 import pytest
-import requests
+from oci._vendor import requests
 from conftest import NO_RETRY, Cli
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
