@@ -22,7 +22,8 @@ use super::wire::{
     ApiResult, FreeformTags, JsonBody, Params, Reply, etag_of, paginate, rfc3339, sort_items,
 };
 use super::workreq::{
-    WorkRequestSpec, WrFailure, WrResource, render_errors, render_logs, render_status_style,
+    WorkRequestSpec, WrFailure, WrResource, list_status_style, render_errors, render_logs,
+    render_status_style,
 };
 use crate::kernel::SimDuration;
 use crate::kernel::rng::fnv1a64;
@@ -761,30 +762,7 @@ async fn get_work_request(State(s): State<Shared>, ctx: Ctx, Path(id): Path<Stri
 
 async fn list_work_requests(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiResult {
     let t = s.lock(&ctx);
-    let c = p.required("compartmentId")?;
-    p.one_of(
-        "sortBy",
-        &[
-            "ID",
-            "OPERATION_TYPE",
-            "STATUS",
-            "TIME_ACCEPTED",
-            "TIME_STARTED",
-            "TIME_FINISHED",
-        ],
-    )?;
-    let mut items: Vec<Value> = t
-        .work_requests
-        .of_service(MYSQL)
-        .into_iter()
-        .filter(|w| w.compartment_id == c)
-        .map(|w| render_status_style(w, t.now))
-        .collect();
-    if p.one_of("sortOrder", &["ASC", "DESC"])? == Some("DESC") {
-        items.reverse();
-    }
-    let (page, next) = paginate(items, &p)?;
-    Ok(Reply::page(&page, next))
+    list_status_style(&t, &p, MYSQL, |_| true)
 }
 
 async fn list_wr_errors(

@@ -29,8 +29,8 @@ use super::wire::{
     ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, parse_json, rfc3339, sort_items,
 };
 use super::workreq::{
-    WorkRequest, WorkRequestSpec, WrFailure, WrResource, render_errors, render_logs,
-    render_status_style,
+    WorkRequest, WorkRequestSpec, WrFailure, WrResource, list_status_style, render_errors,
+    render_logs, render_status_style,
 };
 use crate::kernel::{SimDuration, SimTime};
 use crate::model::kube::cluster::{NodeId, NodeReady};
@@ -1521,33 +1521,9 @@ fn wr_matches(w: &WorkRequest, p: &Params, statuses: &[&str]) -> bool {
 
 async fn list_work_requests(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiResult {
     let t = s.lock(&ctx);
-    let c = p.required("compartmentId")?;
     p.one_of("resourceType", &["CLUSTER", "NODEPOOL"])?;
     let statuses = p.all_of("status", WR_STATUSES)?;
-    p.one_of(
-        "sortBy",
-        &[
-            "ID",
-            "OPERATION_TYPE",
-            "STATUS",
-            "TIME_ACCEPTED",
-            "TIME_STARTED",
-            "TIME_FINISHED",
-        ],
-    )?;
-    let mut items: Vec<Value> = t
-        .work_requests
-        .of_service(OKE)
-        .into_iter()
-        .filter(|w| w.compartment_id == c)
-        .filter(|w| wr_matches(w, &p, &statuses))
-        .map(|w| render_status_style(w, t.now))
-        .collect();
-    if p.get("sortOrder") == Some("DESC") {
-        items.reverse();
-    }
-    let (page, next) = paginate(items, &p)?;
-    Ok(Reply::page(&page, next))
+    list_status_style(&t, &p, OKE, |w| wr_matches(w, &p, &statuses))
 }
 
 async fn list_work_request_errors(

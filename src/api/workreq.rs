@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::state::Twin;
-use super::wire::rfc3339;
+use super::wire::{ApiResult, Params, Reply, paginate, rfc3339};
 use crate::kernel::{SimDuration, SimTime};
 
 /// Status of a work request, in OCI's spelling.
@@ -330,4 +330,41 @@ pub fn render_logs(w: &WorkRequest) -> Vec<Value> {
         .iter()
         .map(|l| json!({"message": l.message, "timestamp": rfc3339(l.timestamp)}))
         .collect()
+}
+
+/// `sortBy` values of the status-style ListWorkRequests operations.
+const STATUS_STYLE_SORT_BY: [&str; 6] = [
+    "ID",
+    "OPERATION_TYPE",
+    "STATUS",
+    "TIME_ACCEPTED",
+    "TIME_STARTED",
+    "TIME_FINISHED",
+];
+
+/// ListWorkRequests for the services whose work requests are status-style
+/// (OKE, MySQL): `compartmentId` required, `sortBy`/`sortOrder` validated,
+/// submission order (DESC reverses it), the service's own filters in
+/// `keep`, paginated.
+pub fn list_status_style(
+    t: &Twin,
+    p: &Params,
+    services: &[&str],
+    keep: impl Fn(&WorkRequest) -> bool,
+) -> ApiResult {
+    let c = p.required("compartmentId")?;
+    p.one_of("sortBy", &STATUS_STYLE_SORT_BY)?;
+    let descending = p.one_of("sortOrder", &["ASC", "DESC"])? == Some("DESC");
+    let mut items: Vec<Value> = t
+        .work_requests
+        .of_service(services)
+        .into_iter()
+        .filter(|w| w.compartment_id == c && keep(w))
+        .map(|w| render_status_style(w, t.now))
+        .collect();
+    if descending {
+        items.reverse();
+    }
+    let (page, next) = paginate(items, p)?;
+    Ok(Reply::page(&page, next))
 }
