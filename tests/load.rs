@@ -295,3 +295,34 @@ fn a_health_check_timeout_beyond_the_interval_is_refused() {
         Some("load[0].load_balancer.health_check_timeout")
     );
 }
+
+/// Requests sent to the pods of a failed node before the health checks take
+/// them out: one node of three (one pod of three, 30 rps each) fails at 5m.
+fn dead_backend_failures(lb: &str) -> u64 {
+    let extra = format!(
+        "load:\n  - {{deployment: app, cpu_per_request: 5ms, profile: {{kind: constant, rps: 90}}, load_balancer: {lb}}}"
+    );
+    let text = Small {
+        replicas: 3,
+        duration: "10m",
+        extra: &extra,
+        timeline: "  - at: 5m\n    node_failure: {pool: p, index: 0}",
+        ..Small::default()
+    }
+    .text();
+    let report = run(load_text("t.yaml", &text, None, &LoadOptions::default()).unwrap()).0;
+    report.traffic[0].failed_dead_backend
+}
+
+#[test]
+fn a_dead_backend_is_out_after_retries_times_interval() {
+    // Default 3 x 10 s: 30 s of the dead pod's 30 rps.
+    assert_eq!(dead_backend_failures("{max_mbps: 100}"), 900);
+    // 2 x 5 s: 10 s.
+    assert_eq!(
+        dead_backend_failures(
+            "{max_mbps: 100, health_check_interval: 5s, health_check_timeout: 2s, health_check_retries: 2}"
+        ),
+        300
+    );
+}
