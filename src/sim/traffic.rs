@@ -546,6 +546,15 @@ mod tests {
         assert_eq!(o.interval.served, 300);
     }
 
+    /// `n` Ready pods on live nodes.
+    fn live(n: u32) -> Backends {
+        Backends {
+            healthy: n,
+            dead_in_rotation: 0,
+            dead_seconds: 0.0,
+        }
+    }
+
     /// One 15 s interval of `rps` over two healthy pods at 250m, 10 ms per
     /// request (capacity 25 rps each), ending at `at_s`, with the health checker.
     fn checked(rps: f64, at_s: u64, state: &mut ProbeState) -> (Outcome, f64) {
@@ -554,11 +563,7 @@ mod tests {
             &m,
             rps,
             SimDuration::from_secs(15),
-            Backends {
-                healthy: 2,
-                dead_in_rotation: 0,
-                dead_seconds: 0.0,
-            },
+            live(2),
             250.0,
             10.0,
             SimTime(at_s * 1000),
@@ -620,11 +625,7 @@ mod tests {
             &m,
             4.8,
             SimDuration::from_secs(15),
-            Backends {
-                healthy: 2,
-                dead_in_rotation: 0,
-                dead_seconds: 0.0,
-            },
+            live(2),
             1000.0,
             10.0,
             SimTime(15_000),
@@ -647,11 +648,7 @@ mod tests {
             &m,
             10.0,
             SimDuration::from_secs(15),
-            Backends {
-                healthy: 0,
-                dead_in_rotation: 0,
-                dead_seconds: 0.0,
-            },
+            live(0),
             1000.0,
             10.0,
             SimTime(15_000),
@@ -672,11 +669,7 @@ mod tests {
     #[test]
     fn deterministic_service_queues_less_than_exponential_in_serve() {
         let mut m = model();
-        let b = Backends {
-            healthy: 2,
-            dead_in_rotation: 0,
-            dead_seconds: 0.0,
-        };
+        let b = live(2);
         let run = |m: &ServiceModel| {
             serve(
                 m,
