@@ -507,6 +507,63 @@ pub fn load_balancer_health(active: bool, sets: &[Health]) -> Health {
     }
 }
 
+/// A backend's standing with its health checker, probe by probe: in rotation
+/// or out, and how many consecutive probes have contradicted that. `retries`
+/// consecutive failures take an in-rotation backend out; the same number of
+/// consecutive successes put it back (domain.md §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbeState {
+    /// Receives traffic.
+    pub in_rotation: bool,
+    /// Consecutive probes with the opposite result.
+    pub streak: u32,
+}
+
+impl Default for ProbeState {
+    /// A backend that passes its checks.
+    fn default() -> Self {
+        ProbeState {
+            in_rotation: true,
+            streak: 0,
+        }
+    }
+}
+
+impl ProbeState {
+    /// Records one probe; true when it moved the backend in or out.
+    pub fn probe(&mut self, ok: bool, retries: u32) -> bool {
+        debug_assert!(retries > 0);
+        if ok == self.in_rotation {
+            self.streak = 0;
+            return false;
+        }
+        self.streak += 1;
+        if self.streak >= retries {
+            self.in_rotation = ok;
+            self.streak = 0;
+            return true;
+        }
+        false
+    }
+}
+
+/// Whether a probe of a live backend passes: it answers within `timeout`
+/// (its response time given by the caller, `None` when it never answers).
+pub fn probe_passes(response: Option<SimDuration>, timeout: SimDuration) -> bool {
+    response.is_some_and(|r| r <= timeout)
+}
+
+/// The probe times of a checker with period `interval` in (start, end]: the
+/// multiples of the interval (probes of one checker share one phase).
+pub fn probe_times(interval: SimDuration, start: SimTime, end: SimTime) -> Vec<SimTime> {
+    let step = interval.as_ms().max(1);
+    let first = (start.as_ms() / step + 1) * step;
+    (first..=end.as_ms())
+        .step_by(step as usize)
+        .map(SimTime)
+        .collect()
+}
+
 /// What a create request asks for, parsed by the caller.
 #[derive(Clone, Debug)]
 pub struct CreateLoadBalancer {
@@ -1114,5 +1171,31 @@ mod tests {
         assert_eq!(load_balancer_health(true, &[]), Unknown);
         assert_eq!(load_balancer_health(true, &[Ok, Unknown, Unknown]), Unknown);
         assert_eq!(load_balancer_health(true, &[Ok, Ok]), Ok);
+    }
+
+    #[test]
+    fn probes_take_out_after_retries_failures_and_put_back_after_as_many_successes() {
+        let mut s = ProbeState::default();
+        assert!(!s.probe(false, 3) && !s.probe(false, 3));
+        // A success in between resets the count.
+        assert!(!s.probe(true, 3));
+        assert!(!s.probe(false, 3) && !s.probe(false, 3));
+        assert!(s.probe(false, 3) && !s.in_rotation);
+        assert!(!s.probe(true, 3) && !s.probe(true, 3));
+        assert!(s.probe(true, 3) && s.in_rotation);
+        assert!(probe_passes(
+            Some(SimDuration::from_secs(3)),
+            DEFAULT_TIMEOUT
+        ));
+        assert!(!probe_passes(
+            Some(SimDuration::from_ms(3001)),
+            DEFAULT_TIMEOUT
+        ));
+        assert!(!probe_passes(None, DEFAULT_TIMEOUT));
+        assert_eq!(
+            probe_times(DEFAULT_INTERVAL, SimTime(15_000), SimTime(30_000)),
+            vec![SimTime(20_000), SimTime(30_000)]
+        );
+        assert!(probe_times(DEFAULT_INTERVAL, SimTime(0), SimTime(9_999)).is_empty());
     }
 }

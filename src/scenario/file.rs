@@ -660,8 +660,15 @@ pub struct RecoveryFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadFile {
-    /// The Deployment that serves it.
-    pub deployment: String,
+    /// The Deployment that serves it, behind the load balancer directly.
+    pub deployment: Option<String>,
+    /// Or the Ingress host and path it is sent to: through the `type:
+    /// LoadBalancer` Service's load balancer and ingress controller to the
+    /// Ingress rule's backend Service.
+    pub ingress: Option<IngressTargetFile>,
+    /// How the ingress controller's pods serve requests (required on one of
+    /// the loads through it; where given on several, the same).
+    pub ingress_controller: Option<IngressControllerFile>,
     /// CPU time one request costs (e.g. `25ms` of one core).
     pub cpu_per_request: DurationText,
     /// Working set per pod (a quantity such as `300Mi`); default: the memory request.
@@ -670,12 +677,51 @@ pub struct LoadFile {
     pub profile: ProfileFile,
     /// Mean service time of one request (default: its CPU time).
     pub service_time: Option<DurationText>,
+    /// The service time's distribution (default exponential).
+    pub service_distribution: Option<ServiceDistributionFile>,
     /// Requests one pod serves at once (default: 4 per OCPU of the pod).
     pub concurrency: Option<u32>,
     /// A request waiting longer fails (default 30s).
     pub timeout: Option<DurationText>,
     /// The OCI load balancer in front (flexible shape).
     pub load_balancer: Option<LoadBalancerFile>,
+}
+
+/// Where an ingress-routed load goes: an Ingress host and path.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngressTargetFile {
+    /// Request host (default: none, matching only rules without a host).
+    pub host: Option<String>,
+    /// Request path (default `/`).
+    pub path: Option<String>,
+}
+
+/// The ingress controller's cost and queue.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IngressControllerFile {
+    /// CPU time one proxied request costs.
+    pub cpu_per_request: DurationText,
+    /// Mean time a request spends in the controller (default: its CPU time).
+    pub service_time: Option<DurationText>,
+    /// Requests one controller pod proxies at once (default 4 per OCPU).
+    pub concurrency: Option<u32>,
+    /// The service time's distribution (default exponential).
+    pub service_distribution: Option<ServiceDistributionFile>,
+    /// Average bytes per request and response through the load balancer (default 10240).
+    pub bytes_per_request: Option<u64>,
+}
+
+/// A service-time distribution: `kind` `exponential`, `deterministic` or
+/// `lognormal` (with `cv`, the coefficient of variation).
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDistributionFile {
+    /// `exponential`, `deterministic` or `lognormal`.
+    pub kind: String,
+    /// lognormal: standard deviation / mean, above 0 and at most 10.
+    pub cv: Option<f64>,
 }
 
 /// The load balancer in front of a Deployment.
@@ -688,8 +734,11 @@ pub struct LoadBalancerFile {
     pub bytes_per_request: Option<u64>,
     /// Health check interval (default 10s).
     pub health_check_interval: Option<DurationText>,
-    /// Consecutive failures before a backend is taken out (default 3).
+    /// Consecutive failures before a backend is taken out, and successes
+    /// before it is put back (default 3).
     pub health_check_retries: Option<u32>,
+    /// A probe answered later than this fails (default 3s, at most the interval).
+    pub health_check_timeout: Option<DurationText>,
 }
 
 /// A load profile: `kind` and the fields that kind uses.

@@ -75,13 +75,15 @@ pub fn read_manifest(doc: &Document) -> Result<Option<Manifest>, ScenarioError> 
             hpa_definition(doc, h).map(|h| Some(Manifest::Hpa(Box::new(h))))
         }
         ("v1", "Namespace") | ("v1", "ServiceAccount") | ("v1", "ConfigMap") => Ok(None),
+        // Read by `service_manifest.rs` (where requests go).
+        ("v1", "Service") | ("networking.k8s.io/v1", "Ingress") => Ok(None),
         // Read by `wiring.rs` (the External Secrets controller's objects).
         ("external-secrets.io/v1" | "external-secrets.io/v1beta1", "SecretStore" | "ExternalSecret") => {
             Ok(None)
         }
         _ => Err(doc.error(
             "kind",
-            format!("{api} {kind} is not modelled yet (supported: apps/v1 Deployment; autoscaling/v2 HorizontalPodAutoscaler; v1 Namespace, ServiceAccount, ConfigMap; external-secrets.io/v1 SecretStore, ExternalSecret)"),
+            format!("{api} {kind} is not modelled yet (supported: apps/v1 Deployment; autoscaling/v2 HorizontalPodAutoscaler; v1 Namespace, ServiceAccount, ConfigMap, Service; networking.k8s.io/v1 Ingress; external-secrets.io/v1 SecretStore, ExternalSecret)"),
         )),
     }
 }

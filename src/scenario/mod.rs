@@ -6,6 +6,7 @@ pub mod manifest;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod service_manifest;
 pub mod source;
 pub mod wiring;
 pub mod wiring_file;

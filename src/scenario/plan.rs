@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod loads;
+
 use super::file::{self, DurationText, ScenarioFile};
 use super::hpa_manifest::HpaDefinition;
 use super::manifest::{Manifest, parse_bytes, parse_cpu_millis, read_manifest};
@@ -23,7 +25,6 @@ use crate::model::oke::{
 };
 use crate::model::pricing::{Prices, ShapePrice};
 use crate::model::topology::{FaultDomain, Topology};
-use crate::sim::traffic::ServiceModel;
 use crate::sim::world::{Action, DeploymentSpec, FailureScope};
 use crate::sim::{SimConfig, StartupLatency, World};
 
@@ -318,7 +319,7 @@ impl Builder<'_> {
         for (_, h) in hpas {
             world.add_hpa(h.name, h.namespace, h.target, h.spec, h.has_behavior);
         }
-        self.build_loads(&mut world, &deployments, duration)?;
+        self.build_loads(&mut world, &deployments, manifests, duration)?;
         let failures = self.build_timeline(&mut world, &deployments, duration)?;
         // Controllers start after the timeline's t=0 actions, as if they came up with them.
         world.start_wiring();
@@ -901,117 +902,6 @@ impl Builder<'_> {
         Ok((deployments, hpas))
     }
 
-    fn build_loads(
-        &self,
-        world: &mut World,
-        deployments: &BTreeMap<String, DeploymentSpec>,
-        duration: SimDuration,
-    ) -> Result<(), ScenarioError> {
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, l) in self.sf.load.iter().enumerate() {
-            let p = format!("load[{i}]");
-            if !deployments.contains_key(&l.deployment) {
-                return Err(self.err(
-                    &format!("{p}.deployment"),
-                    format!("no Deployment named `{}` among the manifests", l.deployment),
-                ));
-            }
-            if !seen.insert(l.deployment.as_str()) {
-                return Err(self.err(
-                    &format!("{p}.deployment"),
-                    format!("Deployment `{}` already has a load", l.deployment),
-                ));
-            }
-            let cpu = self.dur(&format!("{p}.cpu_per_request"), &l.cpu_per_request)?;
-            let memory_per_pod = match &l.memory_per_pod {
-                None => None,
-                Some(q) => Some(
-                    parse_bytes(&k8s_openapi::apimachinery::pkg::api::resource::Quantity(
-                        q.clone(),
-                    ))
-                    .map_err(|e| self.err(&format!("{p}.memory_per_pod"), e))?,
-                ),
-            };
-            let profile = self.profile(&format!("{p}.profile"), &l.profile, duration)?;
-            let service = self.service_model(&p, l, cpu, &deployments[&l.deployment])?;
-            world.add_load(crate::sim::metrics::WorkloadLoad {
-                deployment: l.deployment.clone(),
-                rs: None,
-                rss: Vec::new(),
-                profile,
-                cpu_ms_per_request: cpu.as_ms() as f64,
-                memory_per_pod,
-                last_per_pod_rps: 0.0,
-                service,
-                traffic: Default::default(),
-            });
-        }
-        Ok(())
-    }
-
-    /// How the Deployment's pods serve requests, with the documented defaults.
-    fn service_model(
-        &self,
-        p: &str,
-        l: &file::LoadFile,
-        cpu: SimDuration,
-        d: &DeploymentSpec,
-    ) -> Result<ServiceModel, ScenarioError> {
-        let service_time = match &l.service_time {
-            Some(t) => self.dur(&format!("{p}.service_time"), t)?,
-            None => cpu,
-        }
-        .max(SimDuration::from_ms(1));
-        let ocpus = d.template.size.map_or(1, |s| s.ocpus);
-        let concurrency = l.concurrency.unwrap_or(4 * ocpus);
-        if concurrency == 0 {
-            return Err(self.err(
-                &format!("{p}.concurrency"),
-                "concurrency must be at least 1",
-            ));
-        }
-        let timeout = match &l.timeout {
-            Some(t) => self.dur(&format!("{p}.timeout"), t)?,
-            None => SimDuration::from_secs(30),
-        };
-        let (mut lb_max_rps, mut interval, mut retries) = (
-            None,
-            crate::model::lb::DEFAULT_INTERVAL,
-            crate::model::lb::DEFAULT_RETRIES,
-        );
-        if let Some(lb) = &l.load_balancer {
-            let min = crate::model::lb::MIN_BANDWIDTH_MBPS;
-            let shape = crate::model::lb::Shape::new("flexible", Some((min, lb.max_mbps)))
-                .map_err(|_| {
-                    self.err(
-                        &format!("{p}.load_balancer.max_mbps"),
-                        "a flexible load balancer's bandwidth is 10 to 8000 Mbps",
-                    )
-                })?;
-            lb_max_rps = Some(shape.max_rps(lb.bytes_per_request.unwrap_or(10_240)));
-            if let Some(i) = &lb.health_check_interval {
-                interval = self.dur(&format!("{p}.load_balancer.health_check_interval"), i)?;
-                if interval < SimDuration::from_secs(1) {
-                    return Err(self.err(
-                        &format!("{p}.load_balancer.health_check_interval"),
-                        "the health check interval is at least 1s",
-                    ));
-                }
-            }
-            retries = lb
-                .health_check_retries
-                .unwrap_or(crate::model::lb::DEFAULT_RETRIES)
-                .max(1);
-        }
-        Ok(ServiceModel {
-            service_time,
-            concurrency,
-            timeout,
-            lb_max_rps,
-            health_check_detection: SimDuration(interval.as_ms() * u64::from(retries)),
-        })
-    }
-
     fn profile(
         &self,
         path: &str,
@@ -1473,8 +1363,12 @@ impl Builder<'_> {
         world: &World,
     ) -> Result<Vec<(String, Expectation)>, ScenarioError> {
         let end = SimTime::ZERO + duration;
-        let loaded: std::collections::BTreeSet<&str> =
-            self.sf.load.iter().map(|l| l.deployment.as_str()).collect();
+        let loaded: std::collections::BTreeSet<&str> = world
+            .metrics
+            .loads
+            .iter()
+            .map(|l| l.deployment.as_str())
+            .collect();
         let mut out = Vec::new();
         for (i, e) in self.sf.expect.iter().enumerate() {
             let p = format!("expect[{i}]");

@@ -242,6 +242,25 @@ pub struct TrafficRow {
     pub availability: f64,
     /// Latency of served requests.
     pub latency: LatencySummary,
+    /// For a load through an ingress controller: the controller, and the
+    /// failures (included above) that happened there rather than at the app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressTier>,
+}
+
+/// The ingress-controller tier's part of a load's failures.
+#[derive(Debug, Serialize)]
+pub struct IngressTier {
+    /// The ingress controller Deployment.
+    pub controller: String,
+    /// Over the load balancer's bandwidth.
+    pub failed_bandwidth: u64,
+    /// Sent to a dead controller pod before health checks caught it.
+    pub failed_dead_backend: u64,
+    /// No controller pod in rotation.
+    pub failed_no_backend: u64,
+    /// Over the controller pods' capacity or past the timeout.
+    pub failed_overload: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -577,6 +596,17 @@ impl Report {
                         o,
                         "    database: {} with no primary, {} unreachable, {} wrong or missing password",
                         t.failed_db_unavailable, t.failed_db_unreachable, t.failed_db_auth
+                    );
+                }
+                if let Some(g) = &t.ingress {
+                    let _ = writeln!(
+                        o,
+                        "    through {}; failed there: {} over LB bandwidth, {} to dead backends, {} with no backend, {} over capacity or timeout (the rest failed at the app)",
+                        g.controller,
+                        g.failed_bandwidth,
+                        g.failed_dead_backend,
+                        g.failed_no_backend,
+                        g.failed_overload
                     );
                 }
                 let l = &t.latency;

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use super::plan::{Expectation, Loaded};
 use super::report::{
-    CostRow, DeploymentSample, ExpectationResult, ExplainedRow, FailureRow, LatencySummary,
-    NodeRow, PendingRow, Report, RolloutRow, Sample, ScalingRow, SubnetRow, TimelineRow,
-    TrafficRow,
+    CostRow, DeploymentSample, ExpectationResult, ExplainedRow, FailureRow, IngressTier,
+    LatencySummary, NodeRow, PendingRow, Report, RolloutRow, Sample, ScalingRow, SubnetRow,
+    TimelineRow, TrafficRow,
 };
 use crate::kernel::SimTime;
 use crate::model::kube::cluster::{NodeId, PodState};
@@ -242,7 +242,8 @@ impl Judge {
                 }
                 let ready = w.ready_of(d);
                 let load = w.metrics.load_of(d.rs);
-                let offered_rps = load.map(|l| (l.profile.rps_at(now) * 10.0).round() / 10.0);
+                let offered_rps =
+                    load.map(|l| (w.metrics.offered_rps(l, now) * 10.0).round() / 10.0);
                 let request = rs.template.cpu_request_m();
                 let cpu_utilization = (load.is_some() && ready > 0 && request > 0).then(|| {
                     (w.metrics.cpu_per_pod(&w.kube, d.rs) / request as f64 * 100.0).round() as u32
@@ -822,6 +823,16 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
                         (t.served as f64 / t.offered as f64 * 1e6).round() / 1e6
                     },
                     latency: LatencySummary::from_histogram(&t.latency),
+                    ingress: ld.via.map(|g| {
+                        let e = &t.ingress_errors;
+                        IngressTier {
+                            controller: w.metrics.loads[g].deployment.clone(),
+                            failed_bandwidth: e.bandwidth,
+                            failed_dead_backend: e.dead_backend,
+                            failed_no_backend: e.no_backend,
+                            failed_overload: e.overload,
+                        }
+                    }),
                 }
             })
             .collect(),

@@ -1,6 +1,11 @@
 //! The metrics pipeline: offered load spread over each Deployment's ready pods,
 //! the CPU and memory it costs them, and metrics-server's periodic samples.
 //!
+//! A load can go through an ingress controller: the load balancer's backends
+//! are then the controller's pods (a Deployment like any other, with its own
+//! queue and CPU), and what they forward is spread over the app's Ready pods
+//! (the Service's endpoints). End-to-end latency is the two tiers' added.
+//!
 //! Assumptions (README): the load balancer spreads requests evenly over its
 //! healthy backends (Ready pods, plus dead ones until health checks notice); a
 //! pod's CPU usage is its share of the rate times the CPU time per request,
@@ -14,8 +19,12 @@ use crate::model::load::LoadProfile;
 
 use std::collections::BTreeMap;
 
-use super::traffic::{Backends, ServiceModel, TrafficTotals, apply_database, serve};
+use super::traffic::{
+    Backends, Errors, Outcome, ServiceModel, TrafficTotals, apply_database, apply_health_checks,
+    serve,
+};
 use super::wiring::DbView;
+use crate::model::lb::ProbeState;
 
 /// The load offered to one Deployment.
 #[derive(Clone, Debug)]
@@ -39,6 +48,53 @@ pub struct WorkloadLoad {
     pub service: ServiceModel,
     /// Requests, failures and latency so far.
     pub traffic: TrafficTotals,
+    /// Where its live backends stand with the load balancer's health checker.
+    pub probe: ProbeState,
+    /// For an ingress controller: the loads (indices) whose requests it
+    /// carries; its offered rate is theirs summed, its profile unused.
+    pub routes: Vec<usize>,
+    /// For a load through an ingress controller: the controller's load.
+    pub via: Option<usize>,
+}
+
+impl WorkloadLoad {
+    /// A load with no traffic yet, served directly behind a load balancer.
+    pub fn new(
+        deployment: String,
+        profile: LoadProfile,
+        cpu_ms_per_request: f64,
+        memory_per_pod: Option<u64>,
+        service: ServiceModel,
+    ) -> Self {
+        WorkloadLoad {
+            deployment,
+            rs: None,
+            rss: Vec::new(),
+            profile,
+            cpu_ms_per_request,
+            memory_per_pod,
+            last_per_pod_rps: 0.0,
+            service,
+            traffic: TrafficTotals::default(),
+            probe: ProbeState::default(),
+            routes: Vec::new(),
+            via: None,
+        }
+    }
+}
+
+/// What an ingress controller did with one interval's requests, for the
+/// loads it carries to share out.
+#[derive(Clone, Debug)]
+struct TierResult {
+    /// Requests per second it was offered (all its routes).
+    rps: f64,
+    /// Share of its requests it forwarded.
+    forwarded: f64,
+    /// Requests it failed, by cause.
+    errors: Errors,
+    /// Its latency quantile points, ms.
+    quantiles_ms: Vec<f64>,
 }
 
 /// One metrics-server sample of a pod.
@@ -172,6 +228,19 @@ impl Metrics {
         self.loads.iter().find(|l| l.rss.contains(&rs))
     }
 
+    /// The rate offered to `load` at `t`: its profile's, or for an ingress
+    /// controller the sum of the loads it carries.
+    pub fn offered_rps(&self, load: &WorkloadLoad, t: SimTime) -> f64 {
+        if load.routes.is_empty() {
+            load.profile.rps_at(t)
+        } else {
+            load.routes
+                .iter()
+                .map(|r| self.loads[*r].profile.rps_at(t))
+                .sum()
+        }
+    }
+
     /// The CPU limit of one pod of `rs` in millicores: its containers' limits,
     /// or its pod size in OCPUs when a container has none.
     pub fn cpu_cap_m(kube: &KubeCluster, rs: RsId) -> f64 {
@@ -211,7 +280,11 @@ impl Metrics {
     ) {
         let window = self.resolution;
         let any_down = down_since.iter().any(Option::is_some);
-        for l in 0..self.loads.len() {
+        // Ingress controllers first: the loads they carry get what they forward.
+        let mut order: Vec<usize> = (0..self.loads.len()).collect();
+        order.sort_by_key(|l| self.loads[*l].routes.is_empty());
+        let mut tiers: BTreeMap<usize, TierResult> = BTreeMap::new();
+        for l in order {
             let Some(rs) = self.loads[l].rs else { continue };
             let rss = self.loads[l].rss.clone();
             let mut backends = Backends {
@@ -235,7 +308,7 @@ impl Metrics {
                         dead_seconds: 0.0,
                     }
                 } else {
-                    let detection = self.loads[l].service.health_check_detection;
+                    let detection = self.loads[l].service.detection();
                     backends_of(kube, *r, down_since, detection, window, now)
                 };
                 self.samples.rs_mut(*r).healthy_now = b.healthy;
@@ -243,19 +316,36 @@ impl Metrics {
                 backends.dead_in_rotation += b.dead_in_rotation;
                 backends.dead_seconds += b.dead_seconds;
             }
-            let load = &mut self.loads[l];
             let cap = Self::cpu_cap_m(kube, rs);
             // The interval (now - window, now] is served at the rate of its midpoint.
             let mid = SimTime(now.as_ms().saturating_sub(window.as_ms() / 2));
+            let offered_rps = self.offered_rps(&self.loads[l], mid);
+            let upstream = self.loads[l].via.map(|g| tiers.get(&g).cloned());
+            let load = &mut self.loads[l];
+            let rps = match &upstream {
+                Some(Some(t)) => offered_rps * t.forwarded,
+                Some(None) => 0.0,
+                None => offered_rps,
+            };
             let mut outcome = serve(
                 &load.service,
-                load.profile.rps_at(mid),
+                rps,
                 window,
                 backends,
                 cap,
                 load.cpu_ms_per_request,
                 now,
             );
+            if let Some(hc) = &load.service.health_check {
+                apply_health_checks(
+                    &mut outcome,
+                    hc,
+                    &mut load.probe,
+                    backends.healthy,
+                    window,
+                    now,
+                );
+            }
             if let Some(v) = db.get(&rs) {
                 let share = if backends.healthy == 0 {
                     0.0
@@ -263,6 +353,26 @@ impl Metrics {
                     f64::from(refused) / f64::from(backends.healthy)
                 };
                 apply_database(&mut outcome, v.outage, v.outage_share, share);
+            }
+            if let Some(upstream) = upstream {
+                through_ingress(&mut outcome, upstream.as_ref(), offered_rps, window);
+            }
+            if !load.routes.is_empty() {
+                let i = &outcome.interval;
+                let forwarded = if i.offered == 0 {
+                    1.0
+                } else {
+                    i.served as f64 / i.offered as f64
+                };
+                tiers.insert(
+                    l,
+                    TierResult {
+                        rps: offered_rps,
+                        forwarded,
+                        errors: i.errors,
+                        quantiles_ms: outcome.quantiles_ms.clone(),
+                    },
+                );
             }
             load.last_per_pod_rps = outcome.per_pod_rps;
             load.traffic.add(&outcome);
@@ -306,6 +416,57 @@ impl Metrics {
             sample_pods(&mut self.samples, kube, *rs, sample, down_since, key);
         }
     }
+}
+
+/// Turns the app tier's outcome of a load that came through an ingress
+/// controller into the end-to-end one: offered is what the load balancer was
+/// offered for this load, the controller's failures are shared out by rate,
+/// and each latency point adds the controller's latency at the same quantile
+/// (the tiers' delays taken as comonotonic, an upper bound on the sum's
+/// quantiles).
+fn through_ingress(o: &mut Outcome, tier: Option<&TierResult>, rps: f64, window: SimDuration) {
+    let offered = (rps * window.as_secs_f64()).round() as u64;
+    let mut ingress = Errors::default();
+    match tier {
+        Some(t) if t.rps > 0.0 => {
+            let share = rps / t.rps;
+            let part = |n: u64| (n as f64 * share).round() as u64;
+            let e = &t.errors;
+            ingress.bandwidth = part(e.bandwidth);
+            ingress.dead_backend = part(e.dead_backend);
+            ingress.no_backend = part(e.no_backend);
+            ingress.overload = part(e.overload);
+            add_quantiles(o, &t.quantiles_ms);
+        }
+        Some(_) => {}
+        // The controller has no pods yet: nothing reaches the app.
+        None => ingress.no_backend = offered,
+    }
+    let i = &mut o.interval;
+    i.offered = offered;
+    i.errors.add(&ingress);
+    o.ingress_errors = ingress;
+    // Rounding per cause must never serve more than was offered.
+    i.served = i.served.min(offered.saturating_sub(i.errors.total()));
+}
+
+/// Adds the upstream tier's latency quantiles `q` (ms, at evenly spaced
+/// levels) to each latency point at its own level.
+fn add_quantiles(o: &mut Outcome, q: &[f64]) {
+    if q.is_empty() {
+        return;
+    }
+    let at = |level: f64| q[((level * q.len() as f64) as usize).min(q.len() - 1)];
+    let total: u64 = o.latency.iter().map(|(_, n)| n).sum();
+    let mut before = 0u64;
+    for (ms, n) in &mut o.latency {
+        let mid = (before as f64 + *n as f64 / 2.0) / total.max(1) as f64;
+        before += *n;
+        *ms = (*ms as f64 + at(mid)).round() as u64;
+    }
+    let i = &mut o.interval;
+    i.p50_ms = i.p50_ms.map(|v| v + at(0.5));
+    i.p99_ms = i.p99_ms.map(|v| v + at(0.99));
 }
 
 /// Ready pods of `rs` on live nodes whose database refuses their credentials.

@@ -1,6 +1,6 @@
 //! Requests from the offered load to the pods: the load balancer's bandwidth
-//! cap and health checks, then each Ready backend as an M/M/c queue whose
-//! service rate its CPU limit can throttle. Latency goes into a histogram and
+//! cap and health checks, then each Ready backend as an M/M/c queue (M/G/c
+//! for other service-time distributions) whose service rate its CPU limit can throttle. Latency goes into a histogram and
 //! every request that is not served is counted with its cause.
 //!
 //! Evaluated once per metrics interval (15 s) with the rate at its end; within
@@ -9,23 +9,41 @@
 use hdrhistogram::Histogram;
 
 use crate::kernel::{SimDuration, SimTime};
-use crate::model::queueing::MmcQueue;
+use crate::model::lb::{HealthChecker, ProbeState, probe_passes, probe_times};
+use crate::model::queueing::{MgcQueue, ServiceDist};
 
 /// How a Deployment serves requests (one per `load` entry).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceModel {
-    /// Mean service time of one request (exponential).
+    /// Mean service time of one request.
     pub service_time: SimDuration,
+    /// Its distribution (exponential: M/M/c; others: M/G/c by Allen–Cunneen).
+    pub distribution: ServiceDist,
     /// Requests one pod serves at once.
     pub concurrency: u32,
     /// A request waiting longer than this fails.
     pub timeout: SimDuration,
     /// The load balancer's bandwidth cap in requests per second, if any.
     pub lb_max_rps: Option<f64>,
-    /// How long the load balancer keeps sending to a dead backend
-    /// (health-check retries × interval).
-    pub health_check_detection: SimDuration,
+    /// The load balancer's health checker, when a load balancer sends to these
+    /// pods; `None` when an ingress controller does (it follows the Service's
+    /// endpoints: a pod is sent requests while it is Ready).
+    pub health_check: Option<HealthChecker>,
 }
+
+impl ServiceModel {
+    /// How long requests keep going to a backend on a dead node: the health
+    /// checker's retries × interval, or, without one, until the node
+    /// controller marks the pod NotReady.
+    pub fn detection(&self) -> SimDuration {
+        self.health_check
+            .as_ref()
+            .map_or(UNTIL_NOT_READY, HealthChecker::detection_time)
+    }
+}
+
+/// Longer than any run: a dead pod stays an endpoint until it is marked NotReady.
+pub const UNTIL_NOT_READY: SimDuration = SimDuration::from_secs(100 * 366 * 86_400);
 
 /// Why requests were not served.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +65,17 @@ pub struct Errors {
 }
 
 impl Errors {
+    /// Adds `other`'s counts, cause by cause.
+    pub fn add(&mut self, other: &Errors) {
+        self.bandwidth += other.bandwidth;
+        self.dead_backend += other.dead_backend;
+        self.no_backend += other.no_backend;
+        self.overload += other.overload;
+        self.db_unavailable += other.db_unavailable;
+        self.db_unreachable += other.db_unreachable;
+        self.db_auth += other.db_auth;
+    }
+
     /// All of them.
     pub fn total(&self) -> u64 {
         self.bandwidth
@@ -85,26 +114,7 @@ pub fn apply_database(
     }
     let kept = (reached as f64 * (1.0 - bad_share.clamp(0.0, 1.0))).round() as u64;
     i.errors.db_auth += reached - kept;
-    let keep = if i.served == 0 {
-        0.0
-    } else {
-        kept as f64 / i.served as f64
-    };
-    i.served = kept;
-    if kept == 0 {
-        i.p50_ms = None;
-        i.p99_ms = None;
-    }
-    // Cumulative rounding keeps the samples' total at round(total × keep).
-    let mut before = 0u64;
-    let mut after_prev = 0u64;
-    for (_, n) in &mut o.latency {
-        before += *n;
-        let after = (before as f64 * keep).round() as u64;
-        *n = after - after_prev;
-        after_prev = after;
-    }
-    o.latency.retain(|(_, n)| *n > 0);
+    scale_samples(o, kept);
 }
 
 /// One interval's traffic for one Deployment.
@@ -144,6 +154,15 @@ pub struct Outcome {
     pub per_pod_rps: f64,
     /// Latency samples `(ms, count)` to record.
     pub latency: Vec<(u64, u64)>,
+    /// Response time of the live backends at evenly spaced quantile levels
+    /// (ms; a single value, the timeout, when overloaded), for adding tiers.
+    pub quantiles_ms: Vec<f64>,
+    /// The median response time of a live backend: what one health probe
+    /// waits. `None` when none answers in time (overloaded or none).
+    pub probe_response: Option<SimDuration>,
+    /// For a load through an ingress controller: the part of
+    /// `interval.errors` that failed at the controller.
+    pub ingress_errors: Errors,
 }
 
 /// Quantile points used to record an interval's latency distribution.
@@ -179,6 +198,9 @@ pub fn serve(
             },
             per_pod_rps: 0.0,
             latency: Vec::new(),
+            quantiles_ms: Vec::new(),
+            probe_response: None,
+            ingress_errors: Errors::default(),
         };
     }
     let per_pod = admitted_rps / f64::from(backends);
@@ -207,7 +229,13 @@ pub fn serve(
     let mu = capacity / f64::from(servers);
     let healthy = f64::from(b.healthy);
     let mut latency = Vec::new();
-    let (served, p50, p99) = if b.healthy == 0 || per_pod <= 0.0 {
+    let mut quantiles_ms = Vec::new();
+    let mut probe_response = None;
+    let (served, p50, p99) = if b.healthy == 0 {
+        (0, None, None)
+    } else if per_pod <= 0.0 {
+        // Idle: a probe is served at once.
+        probe_response = Some(m.service_time);
         (0, None, None)
     } else if per_pod >= capacity * 0.999 {
         // Overloaded: the queue grows until requests time out; the pods serve at capacity.
@@ -215,13 +243,16 @@ pub fn serve(
         errors.overload = ((per_pod - capacity) * healthy * secs).round() as u64;
         let timeout_ms = m.timeout.as_ms() as f64;
         latency.push((m.timeout.as_ms(), served));
+        quantiles_ms.push(timeout_ms);
         (served, Some(timeout_ms), Some(timeout_ms))
     } else {
-        let q = MmcQueue {
+        let q = MgcQueue {
             c: servers,
             lambda: per_pod,
             mu,
-        };
+            service: m.distribution,
+        }
+        .response();
         let n = (per_pod * healthy * secs).round() as u64;
         let timeout_s = m.timeout.as_secs_f64();
         // Requests waiting past the timeout fail too.
@@ -232,13 +263,15 @@ pub fn serve(
             let quantile = (f64::from(i) + 0.5) / f64::from(LATENCY_POINTS);
             let count = ok / u64::from(LATENCY_POINTS)
                 + u64::from(u64::from(i) < ok % u64::from(LATENCY_POINTS));
+            let ms = q.quantile(quantile).min(timeout_s) * 1000.0;
+            quantiles_ms.push(ms);
             if count > 0 {
-                latency.push((
-                    (q.quantile(quantile).min(timeout_s) * 1000.0).round() as u64,
-                    count,
-                ));
+                latency.push((ms.round() as u64, count));
             }
         }
+        probe_response = Some(SimDuration::from_ms(
+            (q.quantile(0.5) * 1000.0).ceil().min(u64::MAX as f64 / 4.0) as u64,
+        ));
         (
             ok,
             Some(q.quantile(0.5) * 1000.0),
@@ -258,7 +291,90 @@ pub fn serve(
         },
         per_pod_rps: per_pod,
         latency,
+        quantiles_ms,
+        probe_response,
+        ingress_errors: Errors::default(),
     }
+}
+
+/// Runs the health checker's probes of the live backends over the window
+/// ending `now` and moves the part of the window they spent out of rotation
+/// to `no_backend`. Probes of one checker share a phase, and live backends
+/// share the load evenly, so they pass or fail together: a probe passes when
+/// the backends' median response time is within the timeout (an overloaded
+/// backend fails); out of rotation they are idle and pass. Returns the share
+/// of the window spent in rotation. With no live backend (`live` 0) there is
+/// nothing to probe: backends that come up later start in rotation.
+pub fn apply_health_checks(
+    o: &mut Outcome,
+    hc: &HealthChecker,
+    state: &mut ProbeState,
+    live: u32,
+    window: SimDuration,
+    now: SimTime,
+) -> f64 {
+    if live == 0 {
+        *state = ProbeState::default();
+        return 1.0;
+    }
+    let start = SimTime(now.as_ms().saturating_sub(window.as_ms()));
+    let loaded_ok = probe_passes(o.probe_response, hc.timeout);
+    let mut in_ms = 0u64;
+    let mut from = start;
+    for t in probe_times(hc.interval, start, now) {
+        if state.in_rotation {
+            in_ms += t.since(from).as_ms();
+        }
+        from = t;
+        let ok = if state.in_rotation { loaded_ok } else { true };
+        state.probe(ok, hc.retries);
+    }
+    if state.in_rotation {
+        in_ms += now.since(from).as_ms();
+    }
+    let share = in_ms as f64 / window.as_ms().max(1) as f64;
+    if share < 1.0 {
+        take_out(o, share);
+    }
+    share
+}
+
+/// Keeps the share `kept` of what the live backends served or failed to
+/// serve; the rest found no backend in rotation.
+fn take_out(o: &mut Outcome, kept: f64) {
+    let i = &mut o.interval;
+    let served = (i.served as f64 * kept).round() as u64;
+    let overload = (i.errors.overload as f64 * kept).round() as u64;
+    i.errors.no_backend += (i.served - served) + (i.errors.overload - overload);
+    i.errors.overload = overload;
+    scale_samples(o, served);
+    o.per_pod_rps *= kept;
+}
+
+/// Sets the served count to `kept` (at most the current one) and shrinks the
+/// latency samples in proportion.
+fn scale_samples(o: &mut Outcome, kept: u64) {
+    let i = &mut o.interval;
+    let keep = if i.served == 0 {
+        0.0
+    } else {
+        kept as f64 / i.served as f64
+    };
+    i.served = kept;
+    if kept == 0 {
+        i.p50_ms = None;
+        i.p99_ms = None;
+    }
+    // Cumulative rounding keeps the samples' total at round(total × keep).
+    let mut before = 0u64;
+    let mut after_prev = 0u64;
+    for (_, n) in &mut o.latency {
+        before += *n;
+        let after = (before as f64 * keep).round() as u64;
+        *n = after - after_prev;
+        after_prev = after;
+    }
+    o.latency.retain(|(_, n)| *n > 0);
 }
 
 /// A Deployment's traffic over the whole run.
@@ -270,6 +386,9 @@ pub struct TrafficTotals {
     pub served: u64,
     /// Failures by cause.
     pub errors: Errors,
+    /// The part of `errors` that failed at an ingress controller (loads
+    /// through one).
+    pub ingress_errors: Errors,
     /// Latency of served requests, ms.
     pub latency: Histogram<u64>,
     /// The latest interval.
@@ -284,6 +403,7 @@ impl Default for TrafficTotals {
             offered: 0,
             served: 0,
             errors: Errors::default(),
+            ingress_errors: Errors::default(),
             latency: Histogram::new_with_bounds(1, 3_600_000, 3).expect("valid bounds"),
             last: None,
             last_latency: Vec::new(),
@@ -296,14 +416,8 @@ impl TrafficTotals {
     pub fn add(&mut self, o: &Outcome) {
         self.offered += o.interval.offered;
         self.served += o.interval.served;
-        let e = &o.interval.errors;
-        self.errors.bandwidth += e.bandwidth;
-        self.errors.dead_backend += e.dead_backend;
-        self.errors.no_backend += e.no_backend;
-        self.errors.overload += e.overload;
-        self.errors.db_unavailable += e.db_unavailable;
-        self.errors.db_unreachable += e.db_unreachable;
-        self.errors.db_auth += e.db_auth;
+        self.errors.add(&o.interval.errors);
+        self.ingress_errors.add(&o.ingress_errors);
         for (ms, n) in &o.latency {
             self.latency.saturating_record_n((*ms).max(1), *n);
         }
@@ -319,10 +433,11 @@ mod tests {
     fn model() -> ServiceModel {
         ServiceModel {
             service_time: SimDuration::from_ms(50),
+            distribution: ServiceDist::Exponential,
             concurrency: 4,
             timeout: SimDuration::from_secs(30),
             lb_max_rps: None,
-            health_check_detection: SimDuration::from_secs(30),
+            health_check: Some(HealthChecker::new("HTTP")),
         }
     }
 
@@ -429,5 +544,150 @@ mod tests {
         let mut o = fresh();
         apply_database(&mut o, None, 0.0, 0.0);
         assert_eq!(o.interval.served, 300);
+    }
+
+    /// `n` Ready pods on live nodes.
+    fn live(n: u32) -> Backends {
+        Backends {
+            healthy: n,
+            dead_in_rotation: 0,
+            dead_seconds: 0.0,
+        }
+    }
+
+    /// One 15 s interval of `rps` over two healthy pods at 250m, 10 ms per
+    /// request (capacity 25 rps each), ending at `at_s`, with the health checker.
+    fn checked(rps: f64, at_s: u64, state: &mut ProbeState) -> (Outcome, f64) {
+        let m = model();
+        let mut o = serve(
+            &m,
+            rps,
+            SimDuration::from_secs(15),
+            live(2),
+            250.0,
+            10.0,
+            SimTime(at_s * 1000),
+        );
+        let hc = m.health_check.as_ref().unwrap();
+        let share = apply_health_checks(
+            &mut o,
+            hc,
+            state,
+            2,
+            SimDuration::from_secs(15),
+            SimTime(at_s * 1000),
+        );
+        (o, share)
+    }
+
+    #[test]
+    fn an_overloaded_backend_fails_its_probes_by_the_timeout_and_returns_when_load_falls() {
+        let mut state = ProbeState::default();
+        // Light load: probes answer within 3 s, all in rotation.
+        let (o, share) = checked(20.0, 15, &mut state);
+        assert_eq!((share, o.interval.errors.no_backend), (1.0, 0));
+        assert!(o.probe_response.unwrap() < SimDuration::from_secs(3));
+        // Overload (100 rps against 50): probes at 20 s and 30 s fail, the
+        // third at 40 s takes the pods out; out of rotation they idle.
+        let (o, share) = checked(100.0, 30, &mut state);
+        assert!(o.probe_response.is_none());
+        assert_eq!((share, state.in_rotation, state.streak), (1.0, true, 2));
+        let (o, share) = checked(100.0, 45, &mut state);
+        assert!(!state.in_rotation);
+        assert!((share - 10.0 / 15.0).abs() < 1e-9);
+        assert_eq!(o.interval.offered, 1500);
+        assert!(
+            o.interval.errors.no_backend >= 500,
+            "{:?}",
+            o.interval.errors
+        );
+        // Still out: idle pods pass their probes at 50 s and 60 s.
+        let (o, share) = checked(100.0, 60, &mut state);
+        assert_eq!((share, o.interval.served), (0.0, 0));
+        assert_eq!(o.interval.errors.no_backend, 1500);
+        assert_eq!(o.per_pod_rps, 0.0, "no traffic, no CPU");
+        // The third pass at 70 s puts them back: 30 s (3 x 10 s) after going out.
+        let (_, share) = checked(20.0, 75, &mut state);
+        assert!(state.in_rotation);
+        assert!((share - 5.0 / 15.0).abs() < 1e-9);
+        let (o, share) = checked(20.0, 90, &mut state);
+        assert_eq!((share, o.interval.errors.total()), (1.0, 0));
+    }
+
+    #[test]
+    fn a_longer_timeout_keeps_a_slow_backend_in() {
+        // 2.4 rps per pod against one 400 ms request at a time (2.5/s): stable,
+        // but the median response is 6.9 s, past the default 3 s timeout.
+        let mut m = model();
+        m.service_time = SimDuration::from_ms(400);
+        m.concurrency = 1;
+        let o = serve(
+            &m,
+            4.8,
+            SimDuration::from_secs(15),
+            live(2),
+            1000.0,
+            10.0,
+            SimTime(15_000),
+        );
+        let median = o.probe_response.unwrap();
+        // M/M/1: median = ln 2 / (mu - lambda) = 0.693 / 0.1.
+        assert!((median.as_secs_f64() - 6.93).abs() < 0.05, "{median:?}");
+        assert!(!probe_passes(Some(median), SimDuration::from_secs(3)));
+        assert!(probe_passes(Some(median), SimDuration::from_secs(10)));
+    }
+
+    #[test]
+    fn no_live_backend_leaves_nothing_to_probe() {
+        let m = model();
+        let mut state = ProbeState {
+            in_rotation: false,
+            streak: 1,
+        };
+        let mut o = serve(
+            &m,
+            10.0,
+            SimDuration::from_secs(15),
+            live(0),
+            1000.0,
+            10.0,
+            SimTime(15_000),
+        );
+        let hc = m.health_check.as_ref().unwrap();
+        let share = apply_health_checks(
+            &mut o,
+            hc,
+            &mut state,
+            0,
+            SimDuration::from_secs(15),
+            SimTime(15_000),
+        );
+        assert_eq!((share, state), (1.0, ProbeState::default()));
+        assert_eq!(o.interval.errors.no_backend, 150);
+    }
+
+    #[test]
+    fn deterministic_service_queues_less_than_exponential_in_serve() {
+        let mut m = model();
+        let b = live(2);
+        let run = |m: &ServiceModel| {
+            serve(
+                m,
+                120.0,
+                SimDuration::from_secs(15),
+                b,
+                1000.0,
+                10.0,
+                SimTime(15_000),
+            )
+        };
+        let exp = run(&m);
+        m.distribution = ServiceDist::Deterministic;
+        let det = run(&m);
+        m.distribution = ServiceDist::LogNormal { cv: 3.0 };
+        let wide = run(&m);
+        let p99 = |o: &Outcome| o.interval.p99_ms.unwrap();
+        assert!(p99(&det) < p99(&exp) && p99(&exp) < p99(&wide));
+        assert_eq!(det.interval.served, 1800);
     }
 }
