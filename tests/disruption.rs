@@ -319,3 +319,18 @@ fn bad_budgets_and_drains_are_refused_where_they_are_written() {
         Some("expect[0].disruptions_blocked.pdb")
     );
 }
+
+#[test]
+fn budgets_count_ready_pods_not_available_ones() {
+    // minReadySeconds 60 makes the replacement available only at 6:10, but
+    // the disruption controller counts Ready pods (IsPodReady): the drain
+    // ends at 5:10 exactly as without it.
+    let text = two_nodes(DRAIN_FIRST, &pdb("  minAvailable: 3\n"))
+        .replace("  replicas: 4\n", "  replicas: 4\n  minReadySeconds: 60\n");
+    let (_, w) = play(&text);
+    assert_eq!(w.deployment("app").unwrap().min_ready.as_ms(), 60_000);
+    assert_eq!(
+        w.drains[0].outcome,
+        Some(DrainOutcome::Completed(ocisim::kernel::SimTime(310_000)))
+    );
+}

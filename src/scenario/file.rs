@@ -164,6 +164,20 @@ pub struct AssumptionsFile {
     pub virtual_node_allocatable: Option<AllocatableFile>,
     /// `percentageOfNodesToScore` (0 or absent: adaptive).
     pub percentage_of_nodes_to_score: Option<u32>,
+    /// How a pool resize removes a virtual node's pods.
+    pub virtual_node_removal: Option<NodeRemovalFile>,
+}
+
+/// `virtual_node_removal`: `{mode: delete}` or `{mode: drain, eviction_grace, force_delete_after_grace}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeRemovalFile {
+    /// `delete` (default) or `drain`.
+    pub mode: String,
+    /// drain: OKE's eviction grace period (default and maximum 60m).
+    pub eviction_grace: Option<DurationText>,
+    /// drain: delete the node after the grace period even with pods left (default true).
+    pub force_delete_after_grace: Option<bool>,
 }
 
 /// A start-up latency distribution.

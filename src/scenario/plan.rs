@@ -488,6 +488,9 @@ impl Builder<'_> {
             }
             cfg.scheduler.percentage_of_nodes_to_score = Some(p);
         }
+        if let Some(r) = &a.virtual_node_removal {
+            cfg.virtual_node_removal = self.node_removal(r)?;
+        }
         if let Some(al) = &a.virtual_node_allocatable {
             let base = "assumptions.virtual_node_allocatable";
             if let Some(c) = &al.cpu {
@@ -507,6 +510,45 @@ impl Builder<'_> {
             }
         }
         Ok(cfg)
+    }
+
+    fn node_removal(
+        &self,
+        r: &file::NodeRemovalFile,
+    ) -> Result<crate::sim::config::NodeRemoval, ScenarioError> {
+        use crate::sim::config::NodeRemoval;
+        let base = "assumptions.virtual_node_removal";
+        match r.mode.as_str() {
+            "delete" => {
+                if r.eviction_grace.is_some() || r.force_delete_after_grace.is_some() {
+                    return Err(self.err(
+                        base,
+                        "`eviction_grace` and `force_delete_after_grace` apply only to mode: drain",
+                    ));
+                }
+                Ok(NodeRemoval::Delete)
+            }
+            "drain" => {
+                let grace = match &r.eviction_grace {
+                    Some(d) => self.dur(&format!("{base}.eviction_grace"), d)?,
+                    None => SimDuration::from_secs(3600),
+                };
+                if grace > SimDuration::from_secs(3600) {
+                    return Err(self.err(
+                        &format!("{base}.eviction_grace"),
+                        "OKE's eviction grace period is at most 60m (PT60M)",
+                    ));
+                }
+                Ok(NodeRemoval::Drain {
+                    eviction_grace: grace,
+                    force_delete_after_grace: r.force_delete_after_grace.unwrap_or(true),
+                })
+            }
+            o => Err(self.err(
+                &format!("{base}.mode"),
+                format!("unknown mode `{o}` (delete or drain)"),
+            )),
+        }
     }
 
     fn startup(&self, s: &file::StartupFile) -> Result<StartupLatency, ScenarioError> {

@@ -270,8 +270,10 @@ pub struct World {
     pub wiring: Wiring,
     /// PodDisruptionBudgets (`world/disruption.rs`).
     pub pdbs: Vec<PdbRuntime>,
-    /// Drains of the timeline, by index.
+    /// Drains of the timeline (and of pool scale-downs), by index.
     pub drains: Vec<DrainRuntime>,
+    /// Nodes a pool resize is draining before it deletes them.
+    removing: BTreeSet<NodeId>,
     wiring_armed: BTreeSet<SimTime>,
     /// Per ReplicaSet: bumped whenever one of its pods is created, bound,
     /// started, made (un)ready or removed; with `node_changes`, the
@@ -370,6 +372,7 @@ impl World {
             wiring: Wiring::default(),
             pdbs: Vec::new(),
             drains: Vec::new(),
+            removing: BTreeSet::new(),
             wiring_armed: BTreeSet::new(),
             pod_changes: Vec::new(),
             node_changes: 0,
@@ -507,13 +510,14 @@ impl World {
         Ok(id)
     }
 
-    /// The live (not removed) nodes of a pool, in node id order.
+    /// The live nodes of a pool (not removed, not being drained for
+    /// removal), in node id order.
     pub fn pool_nodes(&self, pool: PoolId) -> Vec<NodeId> {
         (0..self.kube.nodes.len() as u32)
             .map(NodeId)
             .filter(|id| {
                 let n = self.kube.node(*id);
-                !n.removed && n.virtual_node.pool == pool
+                !n.removed && n.virtual_node.pool == pool && !self.removing.contains(id)
             })
             .collect()
     }
@@ -539,7 +543,7 @@ impl World {
         }
         self.check_subnet_room(&need)?;
         for i in &resize.remove {
-            self.remove_virtual_node(nodes[*i]);
+            self.retire_node(nodes[*i]);
         }
         for p in &resize.add {
             self.add_virtual_node(pool, p)?;
@@ -572,9 +576,25 @@ impl World {
         Ok(())
     }
 
-    /// Drains and deletes one virtual node: its pods are deleted at once (their
+    /// Takes a node out of its pool as `virtual_node_removal` says: at once,
+    /// or after a drain through the Eviction API (`world/disruption.rs`).
+    fn retire_node(&mut self, id: NodeId) {
+        match self.cfg.virtual_node_removal {
+            crate::sim::config::NodeRemoval::Drain {
+                eviction_grace,
+                force_delete_after_grace,
+            } if eviction_grace.as_ms() > 0 => {
+                self.removing.insert(id);
+                self.drain_for_removal(id, eviction_grace, force_delete_after_grace);
+            }
+            _ => self.remove_virtual_node(id),
+        }
+    }
+
+    /// Deletes one virtual node: its pods are deleted at once (their
     /// ReplicaSets re-create them), then the node and its VNIC address go.
     fn remove_virtual_node(&mut self, id: NodeId) {
+        self.removing.remove(&id);
         let now = self.now();
         let pods = self.kube.node(id).pods.clone();
         let mut owners = BTreeSet::new();

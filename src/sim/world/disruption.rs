@@ -97,6 +97,9 @@ pub struct DrainRuntime {
     pub refused: BTreeMap<String, u32>,
     /// How it ended, once it did.
     pub outcome: Option<DrainOutcome>,
+    /// For a pool scale-down: the node to delete when the drain ends, and
+    /// whether to delete it after a timeout too.
+    remove_after: Option<(NodeId, bool)>,
 }
 
 impl DrainRuntime {
@@ -147,6 +150,7 @@ impl World {
             evicted: 0,
             refused: BTreeMap::new(),
             outcome: None,
+            remove_after: None,
         });
         (self.drains.len() - 1) as u32
     }
@@ -328,9 +332,40 @@ impl World {
         drain.node_times.push((name, now, None));
     }
 
-    /// One round of the drain's eviction goroutines (they all retry on the
-    /// same 5 s grid), then the next node or the next round.
+    /// Drains `node` for a pool scale-down (`NodeRemoval::Drain`): OKE's
+    /// eviction grace period is the drain's timeout; the node is deleted when
+    /// it is empty, or at the timeout if `force`.
+    pub(super) fn drain_for_removal(&mut self, node: NodeId, grace: SimDuration, force: bool) {
+        let name = self.kube.node(node).name.clone();
+        let d = self.add_drain(
+            format!("scale-down of {name}"),
+            FailureScope::Node(name),
+            Some(grace),
+        ) as usize;
+        self.drains[d].remove_after = Some((node, force));
+        self.start_drain(d);
+    }
+
+    /// One round of the drain, then what follows its end.
     pub(super) fn drain_tick(&mut self, d: usize) {
+        self.drain_rounds(d);
+        if self.drains[d].outcome.is_none() {
+            return;
+        }
+        let Some((node, force)) = self.drains[d].remove_after.take() else {
+            return;
+        };
+        let done = matches!(self.drains[d].outcome, Some(DrainOutcome::Completed(_)));
+        if (done || force) && !self.kube.node(node).removed {
+            self.remove_virtual_node(node);
+            self.version += 1;
+            self.request_flush();
+        }
+    }
+
+    /// The drain's eviction goroutines (they all retry on the same 5 s
+    /// grid), then the next node or the next round.
+    fn drain_rounds(&mut self, d: usize) {
         loop {
             if self.drains[d].outcome.is_some() {
                 return;
