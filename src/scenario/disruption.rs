@@ -19,18 +19,23 @@ use crate::sim::world::DrainOutcome;
 /// Most status changes of one budget the text report lists.
 const MAX_STATUS_LINES: usize = 40;
 
+/// `a, b` or `none`, for "known:" hints.
+fn known_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<&str> = names.collect();
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
 fn drain_index(doc: &Document, path: &str, name: &str, w: &World) -> Result<usize, ScenarioError> {
     w.drains.iter().position(|d| d.name == name).ok_or_else(|| {
-        let known: Vec<&str> = w.drains.iter().map(|d| d.name.as_str()).collect();
         doc.error(
             &format!("{path}.drain"),
             format!(
                 "no drain named `{name}` in the timeline (known: {})",
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
+                known_list(w.drains.iter().map(|d| d.name.as_str()))
             ),
         )
     })
@@ -62,16 +67,11 @@ pub fn disruptions_blocked(
     if let Some(p) = &f.pdb
         && !w.pdbs.iter().any(|b| &b.name == p)
     {
-        let known: Vec<&str> = w.pdbs.iter().map(|b| b.name.as_str()).collect();
         return Err(doc.error(
             &format!("{path}.pdb"),
             format!(
                 "no PodDisruptionBudget named `{p}` among the manifests (known: {})",
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
+                known_list(w.pdbs.iter().map(|b| b.name.as_str()))
             ),
         ));
     }
