@@ -136,3 +136,80 @@ fn a_node_added_inside_a_failed_fd_goes_not_ready() {
     run_to(&mut w, 260);
     assert_eq!(w.kube.node(newest).ready, NodeReady::True);
 }
+
+/// Two nodes (FD-1, FD-2), four replicas, start-up 10 s, a budget of
+/// maxUnavailable 1, and the given `virtual_node_removal` assumption.
+fn guarded(removal: &str) -> World {
+    let text = Small {
+        nodes: 2,
+        fds: "FAULT-DOMAIN-1, FAULT-DOMAIN-2",
+        replicas: 4,
+        extra: &format!(
+            "assumptions: {{startup_latency: {{distribution: fixed, value: 10s}}, virtual_node_removal: {removal}}}"
+        ),
+        ..Small::default()
+    }
+    .text()
+        + "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: b}\nspec: {maxUnavailable: 1, selector: {matchLabels: {app: app}}}\n";
+    load_text("t.yaml", &text, None, &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .world
+}
+
+/// Ready pods of `app`.
+fn ready(w: &World) -> u32 {
+    w.ready_of(w.deployment("app").unwrap())
+}
+
+#[test]
+fn a_drain_mode_scale_down_evicts_through_the_budget_before_deleting_the_node() {
+    let mut w = guarded("{mode: drain, eviction_grace: 30m}");
+    // The resize comes at exactly 120 s.
+    w.advance_to(SimTime(120_000), &mut Check);
+    assert_eq!(ready(&w), 4);
+    w.resize_virtual_node_pool(PoolId(0), 1).unwrap();
+    // The node being removed is out of the pool at once but still exists,
+    // cordoned: one pod evicted (1 allowed), the other refused.
+    assert_eq!(w.pool_nodes(PoolId(0)).len(), 1);
+    let d = w.drains.last().unwrap().clone();
+    let leaving = d.nodes[0];
+    assert!(w.kube.node(leaving).unschedulable && !w.kube.node(leaving).removed);
+    assert_eq!((d.evicted, d.refused.get("b").copied()), (1, Some(1)));
+    assert_eq!(ready(&w), 3);
+    // The replacement is Ready at 130 s; the retry at 130 s evicts the
+    // second pod, and the empty node is deleted.
+    run_to(&mut w, 129);
+    assert!(!w.kube.node(leaving).removed);
+    assert!(ready(&w) >= 3);
+    run_to(&mut w, 131);
+    assert!(w.kube.node(leaving).removed);
+    assert!(matches!(
+        w.drains.last().unwrap().outcome,
+        Some(ocisim::sim::world::DrainOutcome::Completed(t)) if t.as_ms() == 130_000
+    ));
+    w.check_invariants();
+    run_to(&mut w, 200);
+    assert_eq!(ready(&w), 4);
+}
+
+#[test]
+fn the_default_scale_down_deletes_the_pods_at_once_whatever_the_budget() {
+    let mut w = guarded("{mode: delete}");
+    run_to(&mut w, 120);
+    w.resize_virtual_node_pool(PoolId(0), 1).unwrap();
+    assert!(w.drains.is_empty());
+    assert_eq!(ready(&w), 2);
+    let bad = "assumptions: {virtual_node_removal: {mode: drain, eviction_grace: 2h}}";
+    let text = Small {
+        extra: bad,
+        ..Small::default()
+    }
+    .text();
+    let e = load_text("t.yaml", &text, None, &LoadOptions::default())
+        .err()
+        .expect("refused");
+    assert_eq!(
+        e.field.as_deref(),
+        Some("assumptions.virtual_node_removal.eviction_grace")
+    );
+}

@@ -99,3 +99,52 @@ fn both_fenceposts_zero_is_refused_with_the_api_servers_message() {
         "{err}"
     );
 }
+
+#[test]
+fn min_ready_seconds_holds_each_step_until_the_new_pods_are_available() {
+    // As the default trace, but a new pod counts as available only 30 s
+    // after it turns Ready (`IsPodAvailable`); Ready pods are unchanged.
+    let text =
+        rollout_scenario("{}").replace("  replicas: 4\n", "  replicas: 4\n  minReadySeconds: 30\n");
+    let report = run(load_text("t.yaml", &text, None, &LoadOptions::default()).unwrap()).0;
+    let r = &report.rollouts[0];
+    let steps: Vec<(&str, Vec<u32>)> = r
+        .steps
+        .iter()
+        .map(|(t, s, _)| (t.as_str(), s.clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            // 5:00 as without minReadySeconds: surge 1, one old pod down
+            // (4 old pods available > 3), the new one to 2.
+            ("00:05:00", vec![4, 1]),
+            ("00:05:00", vec![3, 1]),
+            ("00:05:00", vec![3, 2]),
+            // The new pods are Ready at 5:10 and 5:10.020 but available only
+            // at 5:40 and 5:40.020: nothing moves at 5:10. Each one
+            // available lets one old pod go (5 - 3 - 1 unavailable new) and
+            // the new ReplicaSet grow; the two new pods created then are
+            // Ready at 5:50(.020) and available at 6:20(.020).
+            ("00:05:40", vec![2, 2]),
+            ("00:05:40", vec![2, 3]),
+            ("00:05:40.020", vec![1, 3]),
+            ("00:05:40.020", vec![1, 4]),
+            ("00:06:20", vec![0, 4]),
+        ]
+    );
+    // Complete when the fourth new pod is available: 60 s later than the
+    // 00:05:20.020 of the default trace.
+    assert_eq!(r.completed.as_deref(), Some("00:06:20.020"));
+    assert_eq!(r.duration_ms, Some(80_020));
+}
+
+#[test]
+fn a_negative_min_ready_seconds_is_refused() {
+    let text =
+        rollout_scenario("{}").replace("  replicas: 4\n", "  replicas: 4\n  minReadySeconds: -1\n");
+    let err = load_text("t.yaml", &text, None, &LoadOptions::default())
+        .err()
+        .expect("refused");
+    assert_eq!(err.field.as_deref(), Some("spec.minReadySeconds"));
+}

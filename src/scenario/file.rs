@@ -164,6 +164,20 @@ pub struct AssumptionsFile {
     pub virtual_node_allocatable: Option<AllocatableFile>,
     /// `percentageOfNodesToScore` (0 or absent: adaptive).
     pub percentage_of_nodes_to_score: Option<u32>,
+    /// How a pool resize removes a virtual node's pods.
+    pub virtual_node_removal: Option<NodeRemovalFile>,
+}
+
+/// `virtual_node_removal`: `{mode: delete}` or `{mode: drain, eviction_grace, force_delete_after_grace}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeRemovalFile {
+    /// `delete` (default) or `drain`.
+    pub mode: String,
+    /// drain: OKE's eviction grace period (default and maximum 60m).
+    pub eviction_grace: Option<DurationText>,
+    /// drain: delete the node after the grace period even with pods left (default true).
+    pub force_delete_after_grace: Option<bool>,
 }
 
 /// A start-up latency distribution.
@@ -436,6 +450,32 @@ pub struct TimelineEntry {
     pub delete_secret: Option<super::wiring_file::DeleteSecretFile>,
     /// The database password of the application user changes.
     pub set_mysql_password: Option<super::wiring_file::SetPasswordFile>,
+    /// `kubectl cordon` of nodes.
+    pub cordon: Option<NodesFile>,
+    /// `kubectl uncordon` of nodes.
+    pub uncordon: Option<NodesFile>,
+    /// `kubectl drain` of nodes: cordon, then evict through the Eviction API.
+    pub drain: Option<NodesFile>,
+}
+
+/// Nodes for cordon, uncordon and drain: one node (by name, or pool and
+/// index), every node of an FD (`availability_domain` + `fault_domain`), or
+/// of an AD (`availability_domain`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodesFile {
+    /// Node name.
+    pub node: Option<String>,
+    /// Pool name.
+    pub pool: Option<String>,
+    /// 0-based index of the node in the pool.
+    pub index: Option<usize>,
+    /// AD name.
+    pub availability_domain: Option<String>,
+    /// FD name.
+    pub fault_domain: Option<String>,
+    /// drain only: kubectl's `--timeout`, per node (default: wait forever).
+    pub timeout: Option<DurationText>,
 }
 
 /// An AD, optionally with an FD.
@@ -526,6 +566,32 @@ pub struct ExpectationFile {
     pub reachable: Option<super::wiring_file::ReachableFile>,
     /// An ExternalSecret's Ready condition at the end.
     pub external_secret: Option<super::wiring_file::ExternalSecretExpectFile>,
+    /// A drain completes within `max` of its start.
+    pub drain_completes: Option<DrainCompletesFile>,
+    /// A drain had at least `min` evictions refused by a budget.
+    pub disruptions_blocked: Option<DisruptionsBlockedFile>,
+}
+
+/// `drain_completes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrainCompletesFile {
+    /// The drain's timeline name.
+    pub drain: String,
+    /// Longest allowed time from its start to its completion.
+    pub max: DurationText,
+}
+
+/// `disruptions_blocked`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisruptionsBlockedFile {
+    /// The drain's timeline name.
+    pub drain: String,
+    /// The budget that refused (default: any).
+    pub pdb: Option<String>,
+    /// Fewest refused evictions (default 1).
+    pub min: Option<u32>,
 }
 
 /// `time_to_ready`.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 use super::hpa_manifest::{HpaDefinition, hpa_definition};
 use k8s_openapi::api::core::v1::{
@@ -45,6 +46,8 @@ pub enum Manifest {
     Deployment(Box<DeploymentSpec>),
     /// An `autoscaling/v2` HorizontalPodAutoscaler.
     Hpa(Box<HpaDefinition>),
+    /// A `policy/v1` PodDisruptionBudget.
+    Pdb(Box<crate::sim::world::PdbRuntime>),
 }
 
 /// Reads one manifest document. `None` for kinds the twin accepts but does not model.
@@ -74,6 +77,10 @@ pub fn read_manifest(doc: &Document) -> Result<Option<Manifest>, ScenarioError> 
             let h: HorizontalPodAutoscaler = doc.parse()?;
             hpa_definition(doc, h).map(|h| Some(Manifest::Hpa(Box::new(h))))
         }
+        ("policy/v1", "PodDisruptionBudget") => {
+            let p: PodDisruptionBudget = doc.parse()?;
+            super::pdb_manifest::pdb_definition(doc, p).map(|p| Some(Manifest::Pdb(Box::new(p))))
+        }
         ("v1", "Namespace") | ("v1", "ServiceAccount") | ("v1", "ConfigMap") => Ok(None),
         // Read by `service_manifest.rs` (where requests go).
         ("v1", "Service") | ("networking.k8s.io/v1", "Ingress") => Ok(None),
@@ -83,7 +90,7 @@ pub fn read_manifest(doc: &Document) -> Result<Option<Manifest>, ScenarioError> 
         }
         _ => Err(doc.error(
             "kind",
-            format!("{api} {kind} is not modelled yet (supported: apps/v1 Deployment; autoscaling/v2 HorizontalPodAutoscaler; v1 Namespace, ServiceAccount, ConfigMap, Service; networking.k8s.io/v1 Ingress; external-secrets.io/v1 SecretStore, ExternalSecret)"),
+            format!("{api} {kind} is not modelled yet (supported: apps/v1 Deployment; autoscaling/v2 HorizontalPodAutoscaler; policy/v1 PodDisruptionBudget; v1 Namespace, ServiceAccount, ConfigMap, Service; networking.k8s.io/v1 Ingress; external-secrets.io/v1 SecretStore, ExternalSecret)"),
         )),
     }
 }
@@ -137,6 +144,10 @@ fn deployment_spec(doc: &Document, d: Deployment) -> Result<DeploymentSpec, Scen
     }
     let template = pod_template(doc, &namespace, labels, &pod)?;
     let strategy = deployment_strategy(doc, spec.strategy.as_ref())?;
+    let min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
+    if min_ready_seconds < 0 {
+        return Err(doc.error("spec.minReadySeconds", "must be greater than or equal to 0"));
+    }
     // A stable stand-in for kube's pod-template-hash: FNV-1a of the template's JSON,
     // encoded with the same 27-character alphabet as SafeEncodeString.
     let json = serde_json::to_vec(&spec.template).expect("k8s types serialize");
@@ -149,6 +160,7 @@ fn deployment_spec(doc: &Document, d: Deployment) -> Result<DeploymentSpec, Scen
         template,
         template_hash,
         strategy,
+        min_ready_seconds: min_ready_seconds as u32,
     })
 }
 
@@ -177,17 +189,9 @@ fn deployment_strategy(
                 |v: Option<&IntOrString>, name: &str| -> Result<IntOrPercent, ScenarioError> {
                     match v {
                         None => Ok(IntOrPercent::Percent(25)),
-                        Some(IntOrString::Int(i)) => Ok(IntOrPercent::Int(*i)),
-                        Some(IntOrString::String(t)) => t
-                            .strip_suffix('%')
-                            .and_then(|p| p.parse().ok())
-                            .map(IntOrPercent::Percent)
-                            .ok_or_else(|| {
-                                doc.error(
-                                    &format!("spec.strategy.rollingUpdate.{name}"),
-                                    format!("`{t}`: must be an integer or percentage (e.g. '5%')"),
-                                )
-                            }),
+                        Some(v) => {
+                            int_or_percent(doc, &format!("spec.strategy.rollingUpdate.{name}"), v)
+                        }
                     }
                 };
             Strategy::RollingUpdate {
@@ -211,6 +215,27 @@ fn deployment_strategy(
         doc.error(field, message.to_string())
     })?;
     Ok(strategy)
+}
+
+/// An `IntOrString` that must be a count or a percentage (`5`, `'20%'`).
+pub(super) fn int_or_percent(
+    doc: &Document,
+    path: &str,
+    v: &IntOrString,
+) -> Result<IntOrPercent, ScenarioError> {
+    match v {
+        IntOrString::Int(i) => Ok(IntOrPercent::Int(*i)),
+        IntOrString::String(t) => t
+            .strip_suffix('%')
+            .and_then(|p| p.parse().ok())
+            .map(IntOrPercent::Percent)
+            .ok_or_else(|| {
+                doc.error(
+                    path,
+                    format!("`{t}`: must be an integer or percentage (e.g. '5%')"),
+                )
+            }),
+    }
 }
 
 fn safe_encode(v: u32) -> String {
@@ -474,7 +499,8 @@ pub fn parse_bytes(q: &Quantity) -> Result<u64, String> {
     quantity_value(&q.0).map(|v| v.ceil() as u64)
 }
 
-fn label_selector(
+/// A `metav1.LabelSelector` with the API's operators checked.
+pub(super) fn label_selector(
     doc: &Document,
     path: &str,
     s: &K8sSelector,

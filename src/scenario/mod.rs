@@ -1,8 +1,10 @@
 pub mod analyze;
+pub mod disruption;
 pub mod eso_manifest;
 pub mod file;
 pub mod hpa_manifest;
 pub mod manifest;
+pub mod pdb_manifest;
 pub mod plan;
 pub mod report;
 pub mod run;

@@ -32,6 +32,7 @@ use crate::sim::{SimConfig, StartupLatency, World};
 type ManifestSet = (
     BTreeMap<String, DeploymentSpec>,
     Vec<(usize, HpaDefinition)>,
+    Vec<crate::sim::world::PdbRuntime>,
 );
 
 /// The largest virtual node pool the twin accepts (a limit against runaway files).
@@ -118,6 +119,22 @@ pub enum Expectation {
     Reachable(Box<super::wiring::ReachableCheck>),
     /// An ExternalSecret ends Ready (or not), as expected.
     ExternalSecret(Box<super::wiring::ExternalSecretCheck>),
+    /// Drain `drain` (its index) completes within `max` of its start.
+    DrainCompletes {
+        /// The drain.
+        drain: usize,
+        /// Longest allowed.
+        max: SimDuration,
+    },
+    /// Drain `drain` had at least `min` evictions refused (by `pdb`, or by any budget).
+    DisruptionsBlocked {
+        /// The drain.
+        drain: usize,
+        /// The budget, by name.
+        pdb: Option<String>,
+        /// Fewest refusals.
+        min: u32,
+    },
 }
 
 /// A failure of the timeline, for recovery tracking.
@@ -311,7 +328,10 @@ impl Builder<'_> {
         );
         self.build_network(&mut world)?;
         let shapes = self.build_cluster(&mut world)?;
-        let (deployments, hpas) = self.read_manifests(manifests, &shapes)?;
+        let (deployments, hpas, pdbs) = self.read_manifests(manifests, &shapes)?;
+        for p in pdbs {
+            world.add_pdb(p);
+        }
         super::wiring::build_secrets(self.doc, sf, manifests, &mut world, &deployments)?;
         if let Some(m) = &sf.mysql {
             super::wiring::build_mysql(self.doc, m, &mut world, &deployments)?;
@@ -469,6 +489,9 @@ impl Builder<'_> {
             }
             cfg.scheduler.percentage_of_nodes_to_score = Some(p);
         }
+        if let Some(r) = &a.virtual_node_removal {
+            cfg.virtual_node_removal = self.node_removal(r)?;
+        }
         if let Some(al) = &a.virtual_node_allocatable {
             let base = "assumptions.virtual_node_allocatable";
             if let Some(c) = &al.cpu {
@@ -488,6 +511,45 @@ impl Builder<'_> {
             }
         }
         Ok(cfg)
+    }
+
+    fn node_removal(
+        &self,
+        r: &file::NodeRemovalFile,
+    ) -> Result<crate::sim::config::NodeRemoval, ScenarioError> {
+        use crate::sim::config::NodeRemoval;
+        let base = "assumptions.virtual_node_removal";
+        match r.mode.as_str() {
+            "delete" => {
+                if r.eviction_grace.is_some() || r.force_delete_after_grace.is_some() {
+                    return Err(self.err(
+                        base,
+                        "`eviction_grace` and `force_delete_after_grace` apply only to mode: drain",
+                    ));
+                }
+                Ok(NodeRemoval::Delete)
+            }
+            "drain" => {
+                let grace = match &r.eviction_grace {
+                    Some(d) => self.dur(&format!("{base}.eviction_grace"), d)?,
+                    None => SimDuration::from_secs(3600),
+                };
+                if grace > SimDuration::from_secs(3600) {
+                    return Err(self.err(
+                        &format!("{base}.eviction_grace"),
+                        "OKE's eviction grace period is at most 60m (PT60M)",
+                    ));
+                }
+                Ok(NodeRemoval::Drain {
+                    eviction_grace: grace,
+                    force_delete_after_grace: r.force_delete_after_grace.unwrap_or(true),
+                })
+            }
+            o => Err(self.err(
+                &format!("{base}.mode"),
+                format!("unknown mode `{o}` (delete or drain)"),
+            )),
+        }
     }
 
     fn startup(&self, s: &file::StartupFile) -> Result<StartupLatency, ScenarioError> {
@@ -855,10 +917,24 @@ impl Builder<'_> {
     ) -> Result<ManifestSet, ScenarioError> {
         let mut deployments = BTreeMap::new();
         let mut hpas = Vec::new();
+        let mut pdbs: Vec<crate::sim::world::PdbRuntime> = Vec::new();
         for (i, doc) in manifests.iter().enumerate() {
             match read_manifest(doc)? {
                 None => {}
                 Some(Manifest::Hpa(h)) => hpas.push((i, *h)),
+                Some(Manifest::Pdb(p)) => {
+                    if pdbs
+                        .iter()
+                        .any(|q| q.name == p.name && q.namespace == p.namespace)
+                    {
+                        let msg = format!(
+                            "a PodDisruptionBudget named `{}` is already defined in namespace `{}`",
+                            p.name, p.namespace
+                        );
+                        return Err(doc.error("metadata.name", msg));
+                    }
+                    pdbs.push(*p);
+                }
                 Some(Manifest::Deployment(spec)) => {
                     let mut spec = *spec;
                     if deployments.contains_key(&spec.name) {
@@ -899,7 +975,7 @@ impl Builder<'_> {
                 return Err(doc.error("spec.scaleTargetRef.name", msg));
             }
         }
-        Ok((deployments, hpas))
+        Ok((deployments, hpas, pdbs))
     }
 
     fn profile(
@@ -1058,9 +1134,12 @@ impl Builder<'_> {
                 e.rotate_secret.is_some(),
                 e.delete_secret.is_some(),
                 e.set_mysql_password.is_some(),
+                e.cordon.is_some(),
+                e.uncordon.is_some(),
+                e.drain.is_some(),
             ];
             if kinds.iter().filter(|k| **k).count() != 1 {
-                return Err(self.err(&p, "each timeline entry needs exactly one of: fault_domain_outage, ad_outage, node_failure, scale, apply, rollout, consume_ips, release_ips, vault_outage, rotate_secret, delete_secret, set_mysql_password"));
+                return Err(self.err(&p, "each timeline entry needs exactly one of: fault_domain_outage, ad_outage, node_failure, scale, apply, rollout, consume_ips, release_ips, vault_outage, rotate_secret, delete_secret, set_mysql_password, cordon, uncordon, drain"));
             }
             let until = match &e.duration {
                 None => None,
@@ -1086,6 +1165,10 @@ impl Builder<'_> {
                     &format!("{p}.duration"),
                     "`duration` applies only to failures",
                 ));
+            }
+            if let Some((label, action)) = self.node_action(world, &p, e, i, &mut names)? {
+                world.schedule_action(at, label, action);
+                continue;
             }
             let (label, action) = if let Some(d) = &e.fault_domain_outage {
                 let ad = world.topology.ad(&d.availability_domain).map_err(|x| {
@@ -1305,6 +1388,107 @@ impl Builder<'_> {
         Ok(failures)
     }
 
+    /// A `cordon`, `uncordon` or `drain` entry, resolved (None for other kinds).
+    fn node_action(
+        &self,
+        world: &mut World,
+        p: &str,
+        e: &file::TimelineEntry,
+        i: usize,
+        names: &mut BTreeMap<String, usize>,
+    ) -> Result<Option<(String, Action)>, ScenarioError> {
+        let (field, n, cordon) = match (&e.cordon, &e.uncordon, &e.drain) {
+            (Some(n), _, _) => ("cordon", n, Some(true)),
+            (_, Some(n), _) => ("uncordon", n, Some(false)),
+            (_, _, Some(n)) => ("drain", n, None),
+            _ => return Ok(None),
+        };
+        let path = format!("{p}.{field}");
+        let (scope, what) = self.nodes_scope(world, &path, n)?;
+        if let Some(cordon) = cordon {
+            if n.timeout.is_some() {
+                return Err(self.err(
+                    &format!("{path}.timeout"),
+                    "`timeout` applies only to drain",
+                ));
+            }
+            return Ok(Some((
+                format!("{field} {what}"),
+                Action::Cordon { scope, cordon },
+            )));
+        }
+        let timeout = n
+            .timeout
+            .as_ref()
+            .map(|t| self.dur(&format!("{path}.timeout"), t))
+            .transpose()?
+            .filter(|t| t.as_ms() > 0);
+        let name = e
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("drain-{}", world.drains.len() + 1));
+        if names.insert(name.clone(), i).is_some() {
+            return Err(self.err(
+                &format!("{p}.name"),
+                format!("timeline name `{name}` is used twice"),
+            ));
+        }
+        let limit = timeout.map_or(String::new(), |t| format!(", timeout {t} per node"));
+        let d = world.add_drain(name.clone(), scope, timeout);
+        Ok(Some((
+            format!("drain {what} ({name}{limit})"),
+            Action::Drain(d),
+        )))
+    }
+
+    /// The nodes a cordon, uncordon or drain names: one node, an FD or an AD.
+    fn nodes_scope(
+        &self,
+        world: &World,
+        path: &str,
+        n: &file::NodesFile,
+    ) -> Result<(FailureScope, String), ScenarioError> {
+        if n.node.is_some() || n.pool.is_some() || n.index.is_some() {
+            if n.availability_domain.is_some() || n.fault_domain.is_some() {
+                return Err(self.err(
+                    path,
+                    "name either one node (`node`, or `pool` and `index`) or a domain (`availability_domain`, `fault_domain`)",
+                ));
+            }
+            let r = file::NodeRef {
+                node: n.node.clone(),
+                pool: n.pool.clone(),
+                index: n.index,
+            };
+            let name = self.node_ref(world, path, &r)?;
+            return Ok((FailureScope::Node(name.clone()), format!("node {name}")));
+        }
+        let ad_name = n.availability_domain.as_ref().ok_or_else(|| {
+            self.err(
+                path,
+                "name a node (`node`, or `pool` and `index`) or a domain (`availability_domain`, optionally `fault_domain`)",
+            )
+        })?;
+        let ad = world
+            .topology
+            .ad(ad_name)
+            .map_err(|x| self.err(&format!("{path}.availability_domain"), x.to_string()))?;
+        Ok(match &n.fault_domain {
+            None => (
+                FailureScope::AvailabilityDomain { ad: ad.number },
+                format!("every node of {}", ad.zone_label),
+            ),
+            Some(f) => {
+                let fd = FaultDomain::parse(f)
+                    .map_err(|x| self.err(&format!("{path}.fault_domain"), x.to_string()))?;
+                (
+                    FailureScope::FaultDomain { ad: ad.number, fd },
+                    format!("every node of {}/{fd}", ad.zone_label),
+                )
+            }
+        })
+    }
+
     fn node_ref(
         &self,
         world: &World,
@@ -1385,12 +1569,14 @@ impl Builder<'_> {
                 e.time_to_ready.is_some(),
                 e.reachable.is_some(),
                 e.external_secret.is_some(),
+                e.drain_completes.is_some(),
+                e.disruptions_blocked.is_some(),
             ]
             .iter()
             .filter(|b| **b)
             .count();
             if count != 1 {
-                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas, latency, error_rate, time_to_ready, reachable, external_secret"));
+                return Err(self.err(&p, "each expectation needs exactly one of: ready_replicas, max_pods_per_domain, max_skew, max_pending, pending_pods, recovery_time, replicas, latency, error_rate, time_to_ready, reachable, external_secret, drain_completes, disruptions_blocked"));
             }
             let dep = |field: &str, name: &str| -> Result<String, ScenarioError> {
                 if deployments.contains_key(name) {
@@ -1644,6 +1830,20 @@ impl Builder<'_> {
                 let (label, check) =
                     super::wiring::reachable(self.doc, &format!("{p}.reachable"), r, world)?;
                 (label, Expectation::Reachable(Box::new(check)))
+            } else if let Some(x) = &e.drain_completes {
+                super::disruption::drain_completes(
+                    self.doc,
+                    &format!("{p}.drain_completes"),
+                    x,
+                    world,
+                )?
+            } else if let Some(x) = &e.disruptions_blocked {
+                super::disruption::disruptions_blocked(
+                    self.doc,
+                    &format!("{p}.disruptions_blocked"),
+                    x,
+                    world,
+                )?
             } else if let Some(x) = &e.external_secret {
                 let (label, check) = super::wiring::external_secret_expectation(
                     self.doc,

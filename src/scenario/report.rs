@@ -64,6 +64,12 @@ pub struct Report {
     pub scaling: Vec<ScalingRow>,
     /// Rollouts: each ReplicaSet's replicas over time and the completion time.
     pub rollouts: Vec<RolloutRow>,
+    /// PodDisruptionBudgets: status over time and at the end.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pdbs: Vec<super::disruption::PdbRow>,
+    /// Drains: evictions done and refused, completion or timeout.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drains: Vec<super::disruption::DrainRow>,
     /// Explained scheduling attempts (`--explain`).
     pub explained: Vec<ExplainedRow>,
     /// Reachability, secrets and the database (left out when the scenario has none).
@@ -649,6 +655,7 @@ impl Report {
             }
         }
         self.render_rollouts(&mut o);
+        super::disruption::render(&self.pdbs, &self.drains, &mut o);
         let _ = writeln!(
             o,
             "\nLatency (ms)          count      p50      p90      p99      max"

@@ -92,6 +92,17 @@ pub fn render_events(w: &World) -> String {
                     .get(p)
                     .map_or(String::new(), |x| format!("{} ({})", x.reason, x.message))
             ),
+            R::PodEvictedByApi(p) => format!("pod {} evicted through the Eviction API", pod(p)),
+            R::EvictionRefused(p, b) => format!(
+                "eviction of pod {} refused (429): it would violate PodDisruptionBudget {}",
+                pod(p),
+                w.pdbs[*b as usize].name
+            ),
+            R::NodeCordoned(n, c) => format!(
+                "node {} {}",
+                node(n),
+                if *c { "cordoned" } else { "uncordoned" }
+            ),
             R::DbPrimary(d, up) => format!(
                 "DB system {} read/write endpoint {}",
                 w.wiring.databases[*d as usize].name,
@@ -132,6 +143,8 @@ struct Judge {
     reached: BTreeMap<usize, SimTime>,
     /// Per latency / error-rate expectation: what its window has seen.
     windows: BTreeMap<usize, WindowTraffic>,
+    /// PodDisruptionBudgets' status over the run.
+    pdbs: super::disruption::PdbTracker,
 }
 
 /// Traffic accumulated over one expectation's window.
@@ -216,6 +229,7 @@ impl Judge {
             last_log_len: u64::MAX,
             windows: BTreeMap::new(),
             reached: BTreeMap::new(),
+            pdbs: Default::default(),
         }
     }
 
@@ -488,6 +502,7 @@ impl Observer for Judge {
         }
         if changed {
             self.track_failures(w, now);
+            self.pdbs.observe(w, now);
         }
         self.accumulate_traffic(w, now);
         self.check(w, now);
@@ -573,6 +588,9 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
     for (i, (label, e)) in l.expectations.iter().enumerate() {
         let v = &j.verdicts[i];
         let (passed, detail) = match e {
+            Expectation::DrainCompletes { .. } | Expectation::DisruptionsBlocked { .. } => {
+                super::disruption::check(w, e).expect("a drain expectation")
+            }
             Expectation::ExternalSecret(c) => super::wiring::check_external_secret(w, c),
             Expectation::Reachable(c) => {
                 let (ok, detail, row) = super::wiring::evaluate(w, label, c);
@@ -852,6 +870,8 @@ fn build_report(l: &Loaded, j: Judge, end: SimTime, completed: bool) -> Report {
             rows.into_iter().map(|(_, _, r)| r).collect()
         },
         rollouts: rollout_rows(w),
+        pdbs: j.pdbs.rows(w),
+        drains: super::disruption::drain_rows(w),
         explained,
         wiring,
         expectations,

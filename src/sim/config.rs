@@ -59,6 +59,26 @@ impl StartupLatency {
     }
 }
 
+/// What happens to the pods of a virtual node that a pool resize (or a pool
+/// deletion) removes. OKE documents cordon-and-drain with an eviction grace
+/// period (default and maximum 60 min) for deleting a virtual node pool
+/// (`overrideEvictionGraceDurationVnp`), and nothing for a resize; the twin's
+/// default keeps the earlier behaviour (pods deleted at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeRemoval {
+    /// The node's pods are deleted at once, without asking any budget.
+    Delete,
+    /// The node is cordoned and drained through the Eviction API (budgets
+    /// apply); it goes once empty, or when the grace period ends.
+    Drain {
+        /// How long OKE keeps trying to evict (0: delete at once).
+        eviction_grace: SimDuration,
+        /// Delete the node at the end of the grace period even with pods left
+        /// (otherwise it stays, cordoned).
+        force_delete_after_grace: bool,
+    },
+}
+
 /// Everything a run needs besides the scenario's objects.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -89,6 +109,8 @@ pub struct SimConfig {
     pub check_invariants: bool,
     /// HPA controller flags (sync period, tolerance, readiness delays).
     pub hpa: HpaConfig,
+    /// How a pool resize removes a virtual node's pods.
+    pub virtual_node_removal: NodeRemoval,
 }
 
 impl Default for SimConfig {
@@ -110,6 +132,7 @@ impl Default for SimConfig {
             max_events: 50_000_000,
             check_invariants: false,
             hpa: HpaConfig::default(),
+            virtual_node_removal: NodeRemoval::Delete,
         }
     }
 }

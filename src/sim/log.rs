@@ -48,6 +48,12 @@ pub enum LogRecord {
     PodWaitingForSecret(PodId),
     /// A DB system's read/write endpoint went down (false) or answered again (true).
     DbPrimary(u32, bool),
+    /// The Eviction API accepted an eviction of the pod (a drain).
+    PodEvictedByApi(PodId),
+    /// The Eviction API refused to evict the pod (429) for the budget with this index.
+    EvictionRefused(PodId, u32),
+    /// A node was cordoned (true) or uncordoned (false).
+    NodeCordoned(NodeId, bool),
 }
 
 impl Record for LogRecord {
@@ -73,6 +79,9 @@ impl Record for LogRecord {
             LogRecord::SecretReconciled(i, ok, v) => (18, u64::from(*i), u64::from(*ok), *v),
             LogRecord::PodWaitingForSecret(p) => (19, u64::from(p.0), 0, 0),
             LogRecord::DbPrimary(d, up) => (20, u64::from(*d), u64::from(*up), 0),
+            LogRecord::PodEvictedByApi(p) => (21, u64::from(p.0), 0, 0),
+            LogRecord::EvictionRefused(p, b) => (22, u64::from(p.0), u64::from(*b), 0),
+            LogRecord::NodeCordoned(n, c) => (23, u64::from(n.0), u64::from(*c), 0),
         };
         out.push(tag);
         out.extend_from_slice(&a.to_le_bytes());

@@ -35,7 +35,9 @@ use crate::model::oke::{Oke, OkeError, PoolId, VirtualNodePlan, VirtualNodePool}
 use crate::model::topology::{FaultDomain, Topology};
 use crate::model::vault::{VaultLimits, VaultService, VaultTimings};
 
+mod disruption;
 mod rollout;
+pub use disruption::{DrainOutcome, DrainRuntime, EvictionError, PdbRuntime};
 pub use rollout::{RolloutRecord, RolloutState};
 
 /// What a failure takes down.
@@ -74,6 +76,8 @@ pub struct DeploymentSpec {
     pub template_hash: String,
     /// `spec.strategy` (validated).
     pub strategy: crate::model::kube::deployment::Strategy,
+    /// `spec.minReadySeconds`: a pod is available once Ready this long.
+    pub min_ready_seconds: u32,
 }
 
 /// Something the timeline does at a point in time.
@@ -123,6 +127,15 @@ pub enum Action {
     },
     /// A change to a vault, a secret or a database (`sim/wiring.rs`).
     Wiring(Box<WiringAction>),
+    /// `kubectl cordon` (true) or `uncordon` (false) of the nodes of a scope.
+    Cordon {
+        /// The nodes.
+        scope: FailureScope,
+        /// Cordon or uncordon.
+        cordon: bool,
+    },
+    /// `kubectl drain` (the drain registered with this index).
+    Drain(u32),
 }
 
 /// Sees the world after every instant at which something happened.
@@ -146,6 +159,8 @@ pub struct Deployment {
     pub replicas: u32,
     /// `spec.strategy`.
     pub strategy: crate::model::kube::deployment::Strategy,
+    /// `spec.minReadySeconds`.
+    pub min_ready: SimDuration,
     /// The deployment controller's annotations and the rollouts so far.
     pub rollout: RolloutState,
 }
@@ -188,6 +203,7 @@ enum Ev {
     HpaSync(u32),
     Wiring,
     DeploymentSync(u32),
+    DrainTick(u32),
     Observe,
 }
 
@@ -252,6 +268,12 @@ pub struct World {
     pub hpas: Vec<HpaRuntime>,
     /// MySQL, External Secrets and the Secrets pods need (`sim/wiring.rs`).
     pub wiring: Wiring,
+    /// PodDisruptionBudgets (`world/disruption.rs`).
+    pub pdbs: Vec<PdbRuntime>,
+    /// Drains of the timeline (and of pool scale-downs), by index.
+    pub drains: Vec<DrainRuntime>,
+    /// Nodes a pool resize is draining before it deletes them.
+    removing: BTreeSet<NodeId>,
     wiring_armed: BTreeSet<SimTime>,
     /// Per ReplicaSet: bumped whenever one of its pods is created, bound,
     /// started, made (un)ready or removed; with `node_changes`, the
@@ -348,6 +370,9 @@ impl World {
             metrics: Metrics::new(SimDuration::from_secs(15)),
             hpas: Vec::new(),
             wiring: Wiring::default(),
+            pdbs: Vec::new(),
+            drains: Vec::new(),
+            removing: BTreeSet::new(),
             wiring_armed: BTreeSet::new(),
             pod_changes: Vec::new(),
             node_changes: 0,
@@ -485,13 +510,14 @@ impl World {
         Ok(id)
     }
 
-    /// The live (not removed) nodes of a pool, in node id order.
+    /// The live nodes of a pool (not removed, not being drained for
+    /// removal), in node id order.
     pub fn pool_nodes(&self, pool: PoolId) -> Vec<NodeId> {
         (0..self.kube.nodes.len() as u32)
             .map(NodeId)
             .filter(|id| {
                 let n = self.kube.node(*id);
-                !n.removed && n.virtual_node.pool == pool
+                !n.removed && n.virtual_node.pool == pool && !self.removing.contains(id)
             })
             .collect()
     }
@@ -517,7 +543,7 @@ impl World {
         }
         self.check_subnet_room(&need)?;
         for i in &resize.remove {
-            self.remove_virtual_node(nodes[*i]);
+            self.retire_node(nodes[*i]);
         }
         for p in &resize.add {
             self.add_virtual_node(pool, p)?;
@@ -550,9 +576,25 @@ impl World {
         Ok(())
     }
 
-    /// Drains and deletes one virtual node: its pods are deleted at once (their
+    /// Takes a node out of its pool as `virtual_node_removal` says: at once,
+    /// or after a drain through the Eviction API (`world/disruption.rs`).
+    fn retire_node(&mut self, id: NodeId) {
+        match self.cfg.virtual_node_removal {
+            crate::sim::config::NodeRemoval::Drain {
+                eviction_grace,
+                force_delete_after_grace,
+            } if eviction_grace.as_ms() > 0 => {
+                self.removing.insert(id);
+                self.drain_for_removal(id, eviction_grace, force_delete_after_grace);
+            }
+            _ => self.remove_virtual_node(id),
+        }
+    }
+
+    /// Deletes one virtual node: its pods are deleted at once (their
     /// ReplicaSets re-create them), then the node and its VNIC address go.
     fn remove_virtual_node(&mut self, id: NodeId) {
+        self.removing.remove(&id);
         let now = self.now();
         let pods = self.kube.node(id).pods.clone();
         let mut owners = BTreeSet::new();
@@ -808,6 +850,7 @@ impl World {
             Ev::HpaSync(i) => self.hpa_sync(i as usize),
             Ev::Wiring => self.wiring_tick(),
             Ev::DeploymentSync(d) => self.sync_deployment(d as usize),
+            Ev::DrainTick(d) => self.drain_tick(d as usize),
             Ev::Observe => {}
         }
     }
@@ -855,6 +898,8 @@ impl World {
                 self.arm_wiring();
             }
             Action::Recover { failure } => self.recover(failure),
+            Action::Cordon { scope, cordon } => self.set_cordoned(&scope, cordon),
+            Action::Drain(d) => self.start_drain(d as usize),
             Action::Rollout { deployment, image } => {
                 let d = self.deployment_by_name[&deployment];
                 self.start_rollout(d, image);
@@ -918,6 +963,7 @@ impl World {
             rss: vec![id],
             replicas: spec.replicas,
             strategy: spec.strategy,
+            min_ready: SimDuration::from_secs(u64::from(spec.min_ready_seconds)),
             rollout,
         });
         self.now_log(LogRecord::Scaled(id, spec.replicas));
@@ -1189,9 +1235,12 @@ impl World {
         p.ready = ready;
         if ready {
             p.ready_at.get_or_insert(now);
+            p.ready_since = Some(now);
             self.ready_by_rs[rs.0 as usize] += 1;
             self.now_log(LogRecord::PodReady(pod));
+            self.sync_when_available(rs);
         } else {
+            p.ready_since = None;
             self.ready_by_rs[rs.0 as usize] -= 1;
             self.now_log(LogRecord::PodNotReady(pod));
         }
@@ -1687,12 +1736,20 @@ impl World {
         {
             return;
         }
-        let rs = p.rs;
+        self.terminate_pod(pod, LogRecord::PodEvicted(pod));
+    }
+
+    /// Deletes a bound pod whose kubelet cannot confirm it (its node is
+    /// unreachable): it stays Terminating, keeping its IP until the node
+    /// returns (or gives it back at once with `release_ip_on_eviction`), and
+    /// its ReplicaSet replaces it. `record` says who deleted it.
+    fn terminate_pod(&mut self, pod: PodId, record: LogRecord) {
+        let rs = self.kube.pod(pod).rs;
         self.touch(rs);
         self.unbind_accounting(pod);
         let now = self.now();
         self.kube.mark_terminating(pod, now);
-        self.now_log(LogRecord::PodEvicted(pod));
+        self.now_log(record);
         if self.cfg.release_ip_on_eviction {
             if let Some((subnet, ip)) = self.kube.remove_pod(pod, now) {
                 self.network.release_ip(subnet, ip);

@@ -148,6 +148,9 @@ pub struct Pod {
     pub bound_at: Option<SimTime>,
     /// First time it became Ready.
     pub ready_at: Option<SimTime>,
+    /// When its Ready condition last turned True (None while not Ready): a
+    /// pod is available once it has been Ready for `minReadySeconds`.
+    pub ready_since: Option<SimTime>,
     /// When it was deleted (deletionTimestamp).
     pub deleted_at: Option<SimTime>,
     /// The scheduler's last verdict while it was unschedulable (shared between
@@ -526,6 +529,7 @@ impl KubeCluster {
             created_at: now,
             bound_at: None,
             ready_at: None,
+            ready_since: None,
             deleted_at: None,
             unschedulable: None,
             attempts: 0,

@@ -12,7 +12,8 @@
 //! `spec.replicas` through the ReplicaSet controller and calls [`sync`] again
 //! whenever a pod of the Deployment changes, as the informers would.
 //!
-//! Not modelled: `minReadySeconds` (available = Ready), `progressDeadlineSeconds`,
+//! `available` counts pods Ready for `minReadySeconds` (the simulation counts
+//! them). Not modelled: `progressDeadlineSeconds`,
 //! pausing, rollbacks and `revisionHistoryLimit` clean-up (old ReplicaSets stay
 //! at 0 replicas).
 
@@ -175,7 +176,7 @@ impl DeploymentView {
 pub struct RsView {
     /// `spec.replicas`.
     pub replicas: i32,
-    /// `status.availableReplicas` (Ready pods; `minReadySeconds` is 0).
+    /// `status.availableReplicas` (pods Ready for at least `minReadySeconds`).
     pub available: i32,
     /// Pods of this ReplicaSet that still exist (for Recreate's wait).
     pub pods: i32,

@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod deployment;
+pub mod disruption;
 pub mod hpa;
 pub mod lifecycle;
 pub mod pod;

@@ -227,6 +227,48 @@ impl World {
         self.queue.schedule(now, Ev::DeploymentSync(d as u32));
     }
 
+    /// A pod of `rs` just turned Ready: with `minReadySeconds`, it becomes
+    /// available only that much later, so the controller looks again then
+    /// (the ReplicaSet controller requeues after minReadySeconds).
+    pub(super) fn sync_when_available(&mut self, rs: RsId) {
+        let Some(&d) = self.deployment_by_name.get(&self.kube.rs(rs).deployment) else {
+            return;
+        };
+        let dep = &self.deployments[d];
+        if dep.min_ready.as_ms() == 0 || !dep.rollout.in_progress() {
+            return;
+        }
+        let at = self.now() + dep.min_ready;
+        self.queue.schedule(at, Ev::DeploymentSync(d as u32));
+    }
+
+    /// Pods of `rs` available now: Ready for at least the Deployment's
+    /// `minReadySeconds` (`IsPodAvailable`); with 0, every Ready pod.
+    fn available_of_rs(&self, rs: RsId, min_ready: crate::kernel::SimDuration) -> u32 {
+        if min_ready.as_ms() == 0 {
+            return self.ready_by_rs[rs.0 as usize];
+        }
+        let now = self.now();
+        self.kube
+            .rs(rs)
+            .active
+            .iter()
+            .filter(|p| {
+                let pod = self.kube.pod(**p);
+                pod.ready && pod.ready_since.is_some_and(|t| t + min_ready <= now)
+            })
+            .count() as u32
+    }
+
+    /// `status.availableReplicas` of Deployment `d`: available pods over all
+    /// its ReplicaSets.
+    pub fn available_of(&self, d: &super::Deployment) -> u32 {
+        d.rss
+            .iter()
+            .map(|r| self.available_of_rs(*r, d.min_ready))
+            .sum()
+    }
+
     fn deployment_view(&self, d: usize) -> DeploymentView {
         let dep = &self.deployments[d];
         DeploymentView {
@@ -245,7 +287,7 @@ impl World {
                 let r = self.kube.rs(*rs);
                 RsView {
                     replicas: r.replicas as i32,
-                    available: self.ready_by_rs[rs.0 as usize] as i32,
+                    available: self.available_of_rs(*rs, dep.min_ready) as i32,
                     pods: r.active.len() as i32,
                     desired_annotation: *desired,
                     max_annotation: *max,
