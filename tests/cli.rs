@@ -32,7 +32,7 @@ const GOOD: &str = include_str!("../scenarios/fd-outage.yaml");
 fn the_reference_scenario_passes_with_exit_0() {
     let (code, out, _) = ocisim(&["run", "scenarios/reference-architecture.yaml"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("15 passed, 0 failed"), "{out}");
+    assert!(out.contains("19 passed, 0 failed"), "{out}");
 }
 
 #[test]
