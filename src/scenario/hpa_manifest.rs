@@ -30,16 +30,7 @@ pub fn hpa_definition(
     doc: &Document,
     h: HorizontalPodAutoscaler,
 ) -> Result<HpaDefinition, ScenarioError> {
-    let name = h
-        .metadata
-        .name
-        .clone()
-        .ok_or_else(|| doc.error("metadata.name", "an HPA needs a name"))?;
-    let namespace = h
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
+    let (name, namespace) = super::manifest::name_and_namespace(doc, &h.metadata, "an HPA")?;
     let spec = h
         .spec
         .ok_or_else(|| doc.error("spec", "an HPA needs a spec"))?;

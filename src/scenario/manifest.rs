@@ -95,17 +95,23 @@ pub fn read_manifest(doc: &Document) -> Result<Option<Manifest>, ScenarioError> 
     }
 }
 
-fn deployment_spec(doc: &Document, d: Deployment) -> Result<DeploymentSpec, ScenarioError> {
-    let name = d
-        .metadata
+/// A manifest's name (required; the error names `what`, e.g. "a Service") and
+/// namespace (`default` when unset), as the API server reads them.
+pub(super) fn name_and_namespace(
+    doc: &Document,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    what: &str,
+) -> Result<(String, String), ScenarioError> {
+    let name = meta
         .name
         .clone()
-        .ok_or_else(|| doc.error("metadata.name", "a Deployment needs a name"))?;
-    let namespace = d
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
+        .ok_or_else(|| doc.error("metadata.name", format!("{what} needs a name")))?;
+    let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
+    Ok((name, namespace))
+}
+
+fn deployment_spec(doc: &Document, d: Deployment) -> Result<DeploymentSpec, ScenarioError> {
+    let (name, namespace) = super::manifest::name_and_namespace(doc, &d.metadata, "a Deployment")?;
     let spec = d
         .spec
         .ok_or_else(|| doc.error("spec", "a Deployment needs a spec"))?;

@@ -10,16 +10,8 @@ use crate::sim::world::PdbRuntime;
 
 /// Converts a parsed budget, refusing what the API server refuses.
 pub fn pdb_definition(doc: &Document, p: PodDisruptionBudget) -> Result<PdbRuntime, ScenarioError> {
-    let name = p
-        .metadata
-        .name
-        .clone()
-        .ok_or_else(|| doc.error("metadata.name", "a PodDisruptionBudget needs a name"))?;
-    let namespace = p
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
+    let (name, namespace) =
+        super::manifest::name_and_namespace(doc, &p.metadata, "a PodDisruptionBudget")?;
     let spec = p.spec.unwrap_or_default();
     let min = spec
         .min_available

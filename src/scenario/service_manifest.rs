@@ -106,16 +106,7 @@ pub fn read_routing(manifests: &[Document]) -> Result<Routing, ScenarioError> {
 }
 
 fn service_def(doc: &Document, i: usize, s: Service) -> Result<ServiceDef, ScenarioError> {
-    let name = s
-        .metadata
-        .name
-        .clone()
-        .ok_or_else(|| doc.error("metadata.name", "a Service needs a name"))?;
-    let namespace = s
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
+    let (name, namespace) = super::manifest::name_and_namespace(doc, &s.metadata, "a Service")?;
     let spec = s.spec.unwrap_or_default();
     let selector: BTreeMap<String, String> =
         spec.selector.unwrap_or_default().into_iter().collect();
@@ -196,16 +187,7 @@ fn lb_annotations(
 }
 
 fn ingress_def(doc: &Document, ing: Ingress) -> Result<IngressDef, ScenarioError> {
-    let name = ing
-        .metadata
-        .name
-        .clone()
-        .ok_or_else(|| doc.error("metadata.name", "an Ingress needs a name"))?;
-    let namespace = ing
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
+    let (name, namespace) = super::manifest::name_and_namespace(doc, &ing.metadata, "an Ingress")?;
     let spec = ing.spec.unwrap_or_default();
     let backend_name = |b: &k8s_openapi::api::networking::v1::IngressBackend, at: &str| {
         b.service
