@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::core::check_compartment;
+use super::core_net::{NewVnic, register_vnic, release_vnic};
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
@@ -136,6 +137,41 @@ struct ShutdownBody {
 #[derive(Debug, Default)]
 pub struct MysqlState {
     extras: std::collections::BTreeMap<String, Extra>,
+    /// The endpoint VNIC of each ACTIVE DB system.
+    vnics: std::collections::BTreeMap<String, String>,
+}
+
+/// Registers the endpoint VNIC of a DB system that became ACTIVE: its
+/// address in its subnet, in its NSGs, in the primary's AD.
+fn attach_vnic(t: &mut Twin, id: &str, sid: DbSystemId) {
+    let s = t.world.wiring.mysql.get(sid);
+    let (subnet, addr, name) = (s.subnet, s.ip, s.display_name.clone());
+    let (compartment, ad) = (
+        s.compartment_id.clone(),
+        s.instances[s.primary].availability_domain,
+    );
+    let nsg_ids = t
+        .ext
+        .get::<MysqlState>()
+        .and_then(|m| m.extras.get(id))
+        .map(|x| x.nsg_ids.clone())
+        .unwrap_or_default();
+    let vnic = register_vnic(
+        t,
+        NewVnic {
+            compartment: &compartment,
+            subnet,
+            addr,
+            display_name: &name,
+            availability_domain: Some(ad),
+            nsg_ids: &nsg_ids,
+            parent: id,
+        },
+    );
+    t.ext
+        .get_mut::<MysqlState>()
+        .vnics
+        .insert(id.to_string(), vnic);
 }
 
 #[derive(Clone, Debug)]
@@ -536,6 +572,7 @@ async fn create_db_system(
         t.world.wiring.mysql.activate(sid).map_err(failure)?;
         t.world.mysql_changed();
         t.registry.set_state(&sid_str, "ACTIVE");
+        attach_vnic(t, &sid_str, sid);
         Ok(())
     });
     let m = t.registry.get_kind(&id, "mysqldbsystem")?;
@@ -672,6 +709,10 @@ async fn delete_db_system(State(s): State<Shared>, ctx: Ctx, Path(id): Path<Stri
             .finish_delete(sid, &mut w.network)
             .map_err(failure)?;
         t.registry.set_state(&sid_str, "DELETED");
+        let vnic = t.ext.get_mut::<MysqlState>().vnics.remove(&sid_str);
+        if let Some(vnic) = vnic {
+            release_vnic(t, &vnic);
+        }
         Ok(())
     });
     Ok(Reply::accepted(&wr))
