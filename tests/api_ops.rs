@@ -931,3 +931,175 @@ async fn pool_label_and_taint_updates_reach_new_nodes_and_the_scheduler() {
     assert_eq!(pending.len(), 1);
     assert!(pending[0].contains("untolerated taint"), "{}", pending[0]);
 }
+
+// ------------------------------------------------------------------ MySQL configurations
+
+#[tokio::test]
+async fn mysql_custom_configurations_and_db_systems_using_them() {
+    let c = client().await;
+    let cfgs = "/20190415/configurations";
+    let default = c
+        .get(&format!(
+            "{cfgs}?compartmentId={}&shapeName=MySQL.2",
+            c.tenancy()
+        ))
+        .await
+        .body[0]
+        .clone();
+    assert_eq!(default["type"], "DEFAULT");
+    let default_id = default["id"].as_str().unwrap().to_string();
+    // A parent for MySQL.2, then a child that supersedes one variable.
+    let parent = c
+        .post(
+            cfgs,
+            &json!({"compartmentId": c.tenancy(), "shapeName": "MySQL.2", "displayName": "base",
+                    "variables": {"maxConnections": 500, "sqlRequirePrimaryKey": true}}),
+        )
+        .await;
+    ok(&parent, StatusCode::OK);
+    assert_eq!(parent.body["type"], "CUSTOM");
+    assert_eq!(parent.body["lifecycleState"], "ACTIVE");
+    let parent_id = parent.body["id"].as_str().unwrap().to_string();
+    assert!(parent_id.starts_with("ocid1.mysqlconfiguration."));
+    let child = c
+        .post(
+            cfgs,
+            &json!({"compartmentId": c.tenancy(), "shapeName": "MySQL.2", "displayName": "app",
+                    "parentConfigurationId": parent_id, "variables": {"maxConnections": 800}}),
+        )
+        .await;
+    ok(&child, StatusCode::OK);
+    let child_id = child.body["id"].as_str().unwrap().to_string();
+    assert_eq!(child.body["parentConfigurationId"], parent_id.as_str());
+    assert_eq!(
+        child.body["variables"],
+        json!({"maxConnections": 800, "sqlRequirePrimaryKey": true})
+    );
+    let g = c.get(&format!("{cfgs}/{child_id}")).await;
+    ok(&g, StatusCode::OK);
+    assert_eq!(g.body, child.body);
+    // Errors: unknown shape, a parent of another shape, bad variables.
+    for (body, field) in [
+        (
+            json!({"compartmentId": c.tenancy(), "shapeName": "MySQL.3"}),
+            "shapeName",
+        ),
+        (
+            json!({"compartmentId": c.tenancy(), "shapeName": "MySQL.4", "parentConfigurationId": parent_id}),
+            "parentConfigurationId",
+        ),
+        (
+            json!({"compartmentId": c.tenancy(), "shapeName": "MySQL.2", "variables": {"maxConnections": [1]}}),
+            "variables.maxConnections",
+        ),
+    ] {
+        let e = c.post(cfgs, &body).await;
+        ok(&e, StatusCode::BAD_REQUEST);
+        assert!(
+            e.body["message"].as_str().unwrap().starts_with(field),
+            "{field}: {:?}",
+            e.body
+        );
+    }
+    // Lists: CUSTOM only, sorted by name.
+    let l = c
+        .get(&format!(
+            "{cfgs}?compartmentId={}&type=CUSTOM&sortBy=displayName",
+            c.tenancy()
+        ))
+        .await;
+    assert_eq!(ids(&l.body, "displayName"), ["app", "base"]);
+    assert!(l.body[0].get("variables").is_none());
+    // Update renames; a DEFAULT configuration cannot be changed.
+    let u = c
+        .put(
+            &format!("{cfgs}/{child_id}"),
+            &json!({"displayName": "app-v2", "description": "tuned"}),
+        )
+        .await;
+    ok(&u, StatusCode::OK);
+    assert_eq!(u.body["displayName"], "app-v2");
+    assert_eq!(u.body["description"], "tuned");
+    ok(
+        &c.put(
+            &format!("{cfgs}/{default_id}"),
+            &json!({"displayName": "x"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    );
+    ok(
+        &c.delete(&format!("{cfgs}/{default_id}")).await,
+        StatusCode::CONFLICT,
+    );
+    // DB systems: the configuration must exist and match the shape.
+    let db = |shape: &str, cfg: &str| {
+        json!({"compartmentId": c.tenancy(), "displayName": "db", "shapeName": shape,
+               "subnetId": subnet(&c, "db"), "configurationId": cfg,
+               "adminUsername": "admin", "adminPassword": "Sup3r-secret", "dataStorageSizeInGBs": 50})
+    };
+    let e = c
+        .post("/20190415/dbSystems", &db("MySQL.4", &child_id))
+        .await;
+    ok(&e, StatusCode::BAD_REQUEST);
+    assert!(
+        e.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("is for shape MySQL.2, not MySQL.4")
+    );
+    let e = c
+        .post(
+            "/20190415/dbSystems",
+            &db("MySQL.2", "ocid1.mysqlconfiguration.oc1.iad.none"),
+        )
+        .await;
+    ok(&e, StatusCode::BAD_REQUEST);
+    assert!(
+        e.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("configurationId")
+    );
+    let r = c
+        .post("/20190415/dbSystems", &db("MySQL.2", &child_id))
+        .await;
+    ok(&r, StatusCode::OK);
+    assert_eq!(r.body["configurationId"], child_id.as_str());
+    let sys = r.body["id"].as_str().unwrap().to_string();
+    // In use: 409 until the DB system is deleted; then DELETED, and no new
+    // DB system can use it.
+    let busy = c.delete(&format!("{cfgs}/{child_id}")).await;
+    ok(&busy, StatusCode::CONFLICT);
+    assert!(busy.body["message"].as_str().unwrap().contains(&sys));
+    c.advance("15m").await;
+    ok(
+        &c.delete(&format!("/20190415/dbSystems/{sys}")).await,
+        StatusCode::ACCEPTED,
+    );
+    c.advance("5m").await;
+    ok(
+        &c.delete(&format!("{cfgs}/{child_id}")).await,
+        StatusCode::NO_CONTENT,
+    );
+    assert_eq!(
+        c.get(&format!("{cfgs}/{child_id}")).await.body["lifecycleState"],
+        "DELETED"
+    );
+    let deleted = c
+        .get(&format!(
+            "{cfgs}?compartmentId={}&lifecycleState=DELETED",
+            c.tenancy()
+        ))
+        .await;
+    assert_eq!(ids(&deleted.body, "id"), std::slice::from_ref(&child_id));
+    let e = c
+        .post("/20190415/dbSystems", &db("MySQL.2", &child_id))
+        .await;
+    ok(&e, StatusCode::BAD_REQUEST);
+    assert!(e.body["message"].as_str().unwrap().contains("DELETED"));
+    ok(
+        &c.delete(&format!("{cfgs}/{child_id}")).await,
+        StatusCode::CONFLICT,
+    );
+}
