@@ -76,19 +76,38 @@ def test_dhcp_options_lifecycle_and_rules(network, compartment, cli):
 
 # ---------------------------------------------------------------- NSG VNICs
 
-def test_nsg_vnics_of_a_load_balancer(network, client, refarch):
+@pytest.fixture(scope="module")
+def own(identity, network, tenancy):
+    """A compartment of this module's own with a VCN and two subnets, so the
+    shared reference architecture's lists are not changed."""
+    comp = new_compartment(identity, tenancy, name=f"ops-{uuid.uuid4().hex[:6]}")
+    ops = oci.core.VirtualNetworkClientCompositeOperations(network)
+    vcn = ops.create_vcn_and_wait_for_state(
+        cm.CreateVcnDetails(compartment_id=comp.id, cidr_block="10.20.0.0/16",
+                            display_name="ops-vcn"),
+        wait_for_states=["AVAILABLE"], waiter_kwargs=WAIT).data
+    subnets = {name: network.create_subnet(cm.CreateSubnetDetails(
+        compartment_id=comp.id, vcn_id=vcn.id, cidr_block=cidr, display_name=name)).data
+        for name, cidr in (("lb", "10.20.1.0/24"), ("db", "10.20.2.0/24"))}
+    for sub in subnets.values():
+        wait_available(network.get_subnet, sub.id)
+    return comp, vcn, subnets
+
+
+def test_nsg_vnics_of_a_load_balancer(network, client, own):
+    comp, vcn, subnets = own
     lbc = client(oci.load_balancer.LoadBalancerClient)
     nsg = network.create_network_security_group(cm.CreateNetworkSecurityGroupDetails(
-        compartment_id=refarch.compartment.id, vcn_id=refarch.vcn.id, display_name="edge")).data
+        compartment_id=comp.id, vcn_id=vcn.id, display_name="edge")).data
     assert network.list_network_security_group_vnics(nsg.id).data == []
     lm = oci.load_balancer.models
     ops = oci.load_balancer.LoadBalancerClientCompositeOperations(lbc)
     lb = ops.create_load_balancer_and_wait_for_state(
         lm.CreateLoadBalancerDetails(
-            compartment_id=refarch.compartment.id, display_name="edge-lb", shape_name="flexible",
+            compartment_id=comp.id, display_name="edge-lb", shape_name="flexible",
             shape_details=lm.ShapeDetails(minimum_bandwidth_in_mbps=10,
                                           maximum_bandwidth_in_mbps=10),
-            subnet_ids=[refarch.subnets["lb"].id], network_security_group_ids=[nsg.id]),
+            subnet_ids=[subnets["lb"].id], network_security_group_ids=[nsg.id]),
         wait_for_states=["SUCCEEDED"], waiter_kwargs=WAIT).data
     [v] = oci.pagination.list_call_get_all_results(
         network.list_network_security_group_vnics, nsg.id,
@@ -97,8 +116,8 @@ def test_nsg_vnics_of_a_load_balancer(network, client, refarch):
     assert v.resource_id == lb.id and v.vnic_id.startswith("ocid1.vnic.")
     assert v.time_associated is not None
     vnic = network.get_vnic(v.vnic_id).data
-    assert vnic.nsg_ids == [nsg.id] and vnic.subnet_id == refarch.subnets["lb"].id
-    assert vnic.private_ip.startswith("10.0.1.")  # the LB subnet's 10.0.1.0/24
+    assert vnic.nsg_ids == [nsg.id] and vnic.subnet_id == subnets["lb"].id
+    assert vnic.private_ip.startswith("10.20.1.")  # the LB subnet's 10.20.1.0/24
     page = network.list_network_security_group_vnics(nsg.id, limit=1)
     assert [x.vnic_id for x in page.data] == [v.vnic_id] and page.next_page is None
     ops.delete_load_balancer_and_wait_for_state(lb.id, wait_for_states=["SUCCEEDED"],
@@ -210,10 +229,10 @@ def test_oke_work_request_cancel(start_server, oci_config):
 
 # ---------------------------------------------------------------- MySQL configurations
 
-def test_mysql_custom_configuration_and_db_system(client, refarch):
+def test_mysql_custom_configuration_and_db_system(client, own):
     mm = oci.mysql.models
     cfgs = client(oci.mysql.MysqlaasClient)
-    comp = refarch.compartment.id
+    comp = own[0].id
     parent = cfgs.create_configuration(mm.CreateConfigurationDetails(
         compartment_id=comp, shape_name="MySQL.2", display_name=f"base-{uuid.uuid4().hex[:6]}",
         variables=mm.ConfigurationVariables(max_connections=500, sql_require_primary_key=True))).data
@@ -235,7 +254,7 @@ def test_mysql_custom_configuration_and_db_system(client, refarch):
     dbc = client(oci.mysql.DbSystemClient)
     details = mm.CreateDbSystemDetails(
         compartment_id=comp, display_name="cfg-db", shape_name="MySQL.4",
-        subnet_id=refarch.subnets["db"].id, configuration_id=child.id,
+        subnet_id=own[2]["db"].id, configuration_id=child.id,
         admin_username="admin", admin_password="Sup3r-secret!", data_storage_size_in_gbs=50)
     err = raises("InvalidParameter", 400, dbc.create_db_system, details)
     assert "is for shape MySQL.2" in err.message
