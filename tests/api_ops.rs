@@ -4,53 +4,11 @@
 //! World. Every reply is checked against the state it should leave.
 
 use axum::http::StatusCode;
-use ocisim::api::state::Boot;
+mod common;
+
+use common::api::{SCENARIO, client, client_from, subnet, vcn};
 use ocisim::api::testing::TestClient;
 use serde_json::{Value, json};
-
-const SCENARIO: &str = r#"name: api-ops
-region: us-ashburn-1
-duration: 1h
-limits: {virtual_nodes: 30}
-network:
-  vcns:
-    - name: v
-      cidr_blocks: [10.0.0.0/16]
-      subnets:
-        - {name: api, cidr: 10.0.0.0/28, public: true}
-        - {name: nodes, cidr: 10.0.1.0/24}
-        - {name: lb, cidr: 10.0.2.0/24, public: true}
-        - {name: db, cidr: 10.0.3.0/24}
-        - {name: pods, cidr: 10.0.32.0/19}
-cluster:
-  name: seed
-  vcn: v
-  virtual_node_pools:
-    - name: seed
-      size: 1
-      placements: [{availability_domain: AD-1, subnet: nodes}]
-      pod_configuration: {shape: Pod.Standard.E4.Flex, subnet: pods}
-timeline: []
-"#;
-
-async fn client() -> TestClient {
-    TestClient::new(Boot {
-        seed: 1,
-        init: Some(("api-ops.yaml".into(), SCENARIO.into())),
-        ..Boot::default()
-    })
-    .await
-}
-
-fn subnet(c: &TestClient, name: &str) -> String {
-    let t = c.state.lock_raw();
-    let n = &t.world.network;
-    n.subnet(n.subnet_named(name).unwrap()).id.clone()
-}
-
-fn vcn(c: &TestClient) -> String {
-    c.state.lock_raw().world.network.vcns[0].id.clone()
-}
 
 fn ok(r: &ocisim::api::testing::TestReply, status: StatusCode) {
     assert_eq!(r.status, status, "{:?}", r.body);
@@ -794,30 +752,13 @@ async fn nsg_vnics_list_load_balancer_and_virtual_node_vnics() {
 
 // ------------------------------------------------------------------ pool labels and taints
 
-const SCHEDULING: &str = r#"name: api-labels
-region: us-ashburn-1
-duration: 2h
-limits: {virtual_nodes: 30}
-network:
-  vcns:
-    - name: v
-      cidr_blocks: [10.0.0.0/16]
-      subnets:
-        - {name: api, cidr: 10.0.0.0/28, public: true}
-        - {name: nodes, cidr: 10.0.1.0/24}
-        - {name: lb, cidr: 10.0.2.0/24, public: true}
-        - {name: db, cidr: 10.0.3.0/24}
-        - {name: pods, cidr: 10.0.32.0/19}
-cluster:
-  name: seed
-  vcn: v
-  virtual_node_pools:
-    - name: seed
-      size: 1
-      placements: [{availability_domain: AD-1, subnet: nodes}]
-      pod_configuration: {shape: Pod.Standard.E4.Flex, subnet: pods}
-timeline: []
----
+/// The same topology with two Deployments that select `tier: gold`: `gold`
+/// tolerates `dedicated=gold:NoSchedule`, `plain` does not.
+fn scheduling_scenario() -> String {
+    format!("{SCENARIO}{DEPLOYMENTS}")
+}
+
+const DEPLOYMENTS: &str = r#"---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: gold}
@@ -869,12 +810,7 @@ fn placement(c: &TestClient, deployment: &str) -> (Vec<String>, Vec<String>) {
 
 #[tokio::test]
 async fn pool_label_and_taint_updates_reach_new_nodes_and_the_scheduler() {
-    let c = TestClient::new(Boot {
-        seed: 1,
-        init: Some(("api-labels.yaml".into(), SCHEDULING.into())),
-        ..Boot::default()
-    })
-    .await;
+    let c = client_from(scheduling_scenario()).await;
     let cluster = api_cluster(&c).await;
     let pool = api_pool(&c, &cluster, 1, json!({})).await;
     // Nothing is labelled tier=gold yet: every pod is Pending.

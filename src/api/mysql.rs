@@ -1125,17 +1125,16 @@ async fn update_configuration(
     let mut t = s.lock(&ctx);
     live_custom(&t, &id, "updated")?;
     let now = t.now;
-    let m = t.registry.get_kind_mut(&id, "mysqlconfiguration")?;
-    if let Some(n) = b.display_name {
-        m.display_name = n;
-    }
-    if let Some(f) = b.freeform_tags {
-        m.freeform_tags = f;
-    }
-    if let Some(d) = b.defined_tags {
-        m.defined_tags = d;
-    }
-    m.version += 1;
+    super::core::apply_common(
+        &mut t,
+        &id,
+        "mysqlconfiguration",
+        super::core::UpdateCommon {
+            display_name: b.display_name,
+            freeform_tags: b.freeform_tags,
+            defined_tags: b.defined_tags,
+        },
+    )?;
     if let Some(c) = t.ext.get_mut::<MysqlState>().configs.get_mut(&id) {
         if let Some(d) = b.description {
             c.description = Some(d);
