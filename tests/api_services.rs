@@ -3,53 +3,11 @@
 //! node spread over the FDs, FD outages seen through the API.
 
 use axum::http::StatusCode;
-use ocisim::api::state::Boot;
+mod common;
+
+use common::api::{client, subnet, vcn};
 use ocisim::api::testing::TestClient;
 use serde_json::{Value, json};
-
-const SCENARIO: &str = r#"name: api
-region: us-ashburn-1
-duration: 1h
-limits: {virtual_nodes: 30}
-network:
-  vcns:
-    - name: v
-      cidr_blocks: [10.0.0.0/16]
-      subnets:
-        - {name: api, cidr: 10.0.0.0/28, public: true}
-        - {name: nodes, cidr: 10.0.1.0/24}
-        - {name: lb, cidr: 10.0.2.0/24, public: true}
-        - {name: db, cidr: 10.0.3.0/24}
-        - {name: pods, cidr: 10.0.32.0/19}
-cluster:
-  name: seed
-  vcn: v
-  virtual_node_pools:
-    - name: seed
-      size: 1
-      placements: [{availability_domain: AD-1, subnet: nodes}]
-      pod_configuration: {shape: Pod.Standard.E4.Flex, subnet: pods}
-timeline: []
-"#;
-
-async fn client() -> TestClient {
-    TestClient::new(Boot {
-        seed: 1,
-        init: Some(("api.yaml".into(), SCENARIO.into())),
-        ..Boot::default()
-    })
-    .await
-}
-
-fn subnet(c: &TestClient, name: &str) -> String {
-    let t = c.state.lock_raw();
-    let n = &t.world.network;
-    n.subnet(n.subnet_named(name).unwrap()).id.clone()
-}
-
-fn vcn(c: &TestClient) -> String {
-    c.state.lock_raw().world.network.vcns[0].id.clone()
-}
 
 async fn wait_wr(c: &TestClient, path: &str, field: &str) -> Value {
     for _ in 0..100 {

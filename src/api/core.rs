@@ -24,7 +24,7 @@ use super::wire::{
 };
 use crate::kernel::SimDuration;
 use crate::model::cidr::Ipv4Cidr;
-use crate::model::network::{DhcpOptions, Direction, SecurityRule, VcnDefaults, VcnId};
+use crate::model::network::{DhcpError, DhcpOptions, Direction, SecurityRule, VcnDefaults, VcnId};
 
 /// What OCI shows of core objects that the network model does not keep.
 #[derive(Clone, Debug, Default)]
@@ -42,8 +42,11 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
             "/20160918/vcns/{id}",
             get(get_vcn).put(update_vcn).delete(delete_vcn),
         )
-        .route("/20160918/dhcps", get(list_dhcps))
-        .route("/20160918/dhcps/{id}", get(get_dhcp))
+        .route("/20160918/dhcps", get(list_dhcps).post(create_dhcp))
+        .route(
+            "/20160918/dhcps/{id}",
+            get(get_dhcp).put(update_dhcp).delete(delete_dhcp),
+        )
 }
 
 /// 404 unless `id` names the tenancy or a compartment that is not deleted;
@@ -553,6 +556,7 @@ async fn delete_vcn(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -
 
 fn dhcp_json(t: &Twin, m: &Meta) -> Value {
     let mut v = base_json(m);
+    let extra = t.ext.get::<CoreState>().and_then(|c| c.extras.get(&m.id));
     if let Some(d) = t.world.network.dhcp_options_by_ocid(&m.id) {
         let mut options = vec![json!({
             "type": "DomainNameServer",
@@ -564,8 +568,10 @@ fn dhcp_json(t: &Twin, m: &Meta) -> Value {
         }
         v["options"] = json!(options);
         v["vcnId"] = json!(t.world.network.vcn(d.vcn).id);
-        v["domainNameType"] = json!("CUSTOM_DOMAIN");
-    } else if let Some(e) = t.ext.get::<CoreState>().and_then(|c| c.extras.get(&m.id)) {
+        v["domainNameType"] = extra
+            .and_then(|e| e.get("domainNameType").cloned())
+            .unwrap_or_else(|| json!("CUSTOM_DOMAIN"));
+    } else if let Some(e) = extra {
         merge(&mut v, e);
         v["options"] = json!([]);
     }
@@ -588,4 +594,222 @@ async fn get_dhcp(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> 
     let t = s.lock(&ctx);
     let m = t.registry.get_kind(&id, "dhcpoptions")?;
     Ok(Reply::json(&dhcp_json(&t, m)).etag(&m.etag()))
+}
+
+/// One `DhcpOption` as sent: `type` selects DhcpDnsOption or
+/// DhcpSearchDomainOption.
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum DhcpOptionIn {
+    #[serde(rename = "DomainNameServer", rename_all = "camelCase")]
+    DomainNameServer {
+        server_type: String,
+        custom_dns_servers: Option<Vec<String>>,
+    },
+    #[serde(rename = "SearchDomain", rename_all = "camelCase")]
+    SearchDomain { search_domain_names: Vec<String> },
+}
+
+/// `domainNameType` values.
+const DOMAIN_NAME_TYPES: [&str; 3] = ["SUBNET_DOMAIN", "VCN_DOMAIN", "CUSTOM_DOMAIN"];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateDhcp {
+    compartment_id: String,
+    vcn_id: String,
+    options: Vec<DhcpOptionIn>,
+    display_name: Option<String>,
+    domain_name_type: Option<String>,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateDhcp {
+    options: Option<Vec<DhcpOptionIn>>,
+    domain_name_type: Option<String>,
+    #[serde(flatten)]
+    common: UpdateCommon,
+}
+
+/// The model's DHCP options from the wire list: one DomainNameServer option
+/// (required: the model always has a resolver, an assumption) and at most one
+/// SearchDomain with a single name (OCI docs, DhcpSearchDomainOption).
+fn dhcp_of(id: &str, vcn: VcnId, options: Vec<DhcpOptionIn>) -> Result<DhcpOptions, ApiError> {
+    let mut dns: Option<(String, Vec<String>)> = None;
+    let mut search: Option<String> = None;
+    for (i, o) in options.into_iter().enumerate() {
+        let field = format!("options[{i}]");
+        match o {
+            DhcpOptionIn::DomainNameServer {
+                server_type,
+                custom_dns_servers,
+            } => {
+                if dns.is_some() {
+                    return Err(ApiError::invalid(
+                        &field,
+                        "only one DomainNameServer option is allowed",
+                    ));
+                }
+                dns = Some((server_type, custom_dns_servers.unwrap_or_default()));
+            }
+            DhcpOptionIn::SearchDomain {
+                search_domain_names,
+            } => {
+                if search.is_some() {
+                    return Err(ApiError::invalid(
+                        &field,
+                        "only one SearchDomain option is allowed",
+                    ));
+                }
+                let [name] = <[String; 1]>::try_from(search_domain_names).map_err(|v| {
+                    ApiError::invalid(
+                        &format!("{field}.searchDomainNames"),
+                        format!("give exactly one search domain name, not {}", v.len()),
+                    )
+                })?;
+                search = Some(name);
+            }
+        }
+    }
+    let (server_type, custom_dns_servers) =
+        dns.ok_or_else(|| ApiError::invalid("options", "a DomainNameServer option is required"))?;
+    let d = DhcpOptions {
+        id: id.to_string(),
+        name: id.to_string(),
+        vcn,
+        server_type,
+        custom_dns_servers,
+        search_domain: search,
+    };
+    d.validate().map_err(|e| {
+        let field = match e {
+            DhcpError::ServerType(_) => "serverType",
+            DhcpError::DnsServerCount(_) | DhcpError::DnsServerAddress(_) => "customDnsServers",
+            DhcpError::SearchDomain(_) => "searchDomainNames",
+        };
+        ApiError::invalid(&format!("options.{field}"), e.to_string())
+    })?;
+    Ok(d)
+}
+
+fn check_domain_name_type(v: &Option<String>) -> Result<(), ApiError> {
+    match v {
+        Some(x) if !DOMAIN_NAME_TYPES.contains(&x.as_str()) => Err(ApiError::invalid(
+            "domainNameType",
+            format!("`{x}` is not one of {}", DOMAIN_NAME_TYPES.join(", ")),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Merges `v` into the wire extras kept for `id`.
+pub fn set_extras(t: &mut Twin, id: &str, v: Value) {
+    let e = t
+        .ext
+        .get_mut::<CoreState>()
+        .extras
+        .entry(id.to_string())
+        .or_insert_with(|| json!({}));
+    merge(e, &v);
+}
+
+fn dhcp_reply(t: &Twin, id: &str) -> ApiResult {
+    let m = t.registry.get_kind(id, "dhcpoptions")?;
+    Ok(Reply::json(&dhcp_json(t, m)).etag(&m.etag()))
+}
+
+async fn create_dhcp(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    JsonBody(b): JsonBody<CreateDhcp>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    check_compartment(&t, &b.compartment_id)?;
+    let vid = vcn_id(&t, &b.vcn_id)?;
+    check_domain_name_type(&b.domain_name_type)?;
+    // Validate with a placeholder OCID so a refused request mints nothing.
+    let mut d = dhcp_of("", vid, b.options)?;
+    let id = t.world.mint.regional("dhcpoptions");
+    d.id = id.clone();
+    d.name = id.clone();
+    t.world.network.create_dhcp_options(d);
+    let name = b
+        .display_name
+        .unwrap_or_else(|| default_name("dhcpoptions", &t));
+    register_provisioning(
+        &mut t,
+        &id,
+        "dhcpoptions",
+        &b.compartment_id,
+        &name,
+        (b.freeform_tags, b.defined_tags),
+    );
+    let mut extra = json!({"vcnId": b.vcn_id});
+    if let Some(n) = b.domain_name_type {
+        extra["domainNameType"] = json!(n);
+    }
+    set_extras(&mut t, &id, extra);
+    dhcp_reply(&t, &id)
+}
+
+async fn update_dhcp(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<UpdateDhcp>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    t.registry.get_kind(&id, "dhcpoptions")?;
+    check_domain_name_type(&b.domain_name_type)?;
+    let options = match b.options {
+        Some(o) => {
+            let vcn = t
+                .world
+                .network
+                .dhcp_options_by_ocid(&id)
+                .map(|d| d.vcn)
+                .ok_or_else(|| ApiError::not_found("dhcpoptions", &id))?;
+            Some(dhcp_of(&id, vcn, o)?)
+        }
+        None => None,
+    };
+    apply_common(&mut t, &id, "dhcpoptions", b.common)?;
+    if let Some(d) = options {
+        t.world.network.update_dhcp_options(d)?;
+    }
+    if let Some(n) = b.domain_name_type {
+        set_extras(&mut t, &id, json!({"domainNameType": n}));
+    }
+    dhcp_reply(&t, &id)
+}
+
+/// The first live subnet whose DHCP options are `id`, in words.
+fn dhcp_user(t: &Twin, id: &str) -> Option<String> {
+    let net = &t.world.network;
+    net.subnets
+        .iter()
+        .filter(|s| !s.deleted)
+        .find(|s| {
+            let set = t
+                .ext
+                .get::<CoreState>()
+                .and_then(|c| c.extras.get(&s.id))
+                .and_then(|e| e.get("dhcpOptionsId"))
+                .and_then(Value::as_str);
+            let default = net.defaults(s.vcn).map(|d| d.dhcp_options.as_str());
+            set.or(default) == Some(id)
+        })
+        .map(|s| format!("subnet {}", s.id))
+}
+
+async fn delete_dhcp(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    t.registry.get_kind(&id, "dhcpoptions")?;
+    let used_by = dhcp_user(&t, &id);
+    t.world.network.delete_dhcp_options(&id, used_by)?;
+    terminate(&mut t, &id, "dhcpoptions");
+    Ok(Reply::empty())
 }

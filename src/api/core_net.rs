@@ -16,13 +16,16 @@ use serde_json::{Value, json};
 
 use super::core::{
     CoreState, UpdateCommon, apply_common, base_json, check_compartment, check_dns_label,
-    default_name, list_kind, merge, parse_cidr, register_provisioning, terminate, vcn_id,
+    default_name, list_kind, merge, parse_cidr, register_provisioning, set_extras, terminate,
+    vcn_id,
 };
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
-use super::wire::{ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, rfc3339};
+use super::wire::{
+    ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, rfc3339, sort_items,
+};
 use crate::kernel::rng::fnv1a64;
 use crate::model::network::{
     Direction, GatewayKind, RouteRule, SecurityRule, SubnetId, SubnetSpec, VcnId, ip_string,
@@ -89,6 +92,10 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
             get(list_nsg_rules),
         )
         .route(
+            "/20160918/networkSecurityGroups/{id}/vnics",
+            get(list_nsg_vnics),
+        )
+        .route(
             "/20160918/networkSecurityGroups/{id}/actions/addSecurityRules",
             post(add_nsg_rules),
         )
@@ -119,16 +126,6 @@ fn extras(t: &Twin, id: &str) -> Value {
         .and_then(|c| c.extras.get(id))
         .cloned()
         .unwrap_or_else(|| json!({}))
-}
-
-fn set_extras(t: &mut Twin, id: &str, v: Value) {
-    let e = t
-        .ext
-        .get_mut::<CoreState>()
-        .extras
-        .entry(id.to_string())
-        .or_insert_with(|| json!({}));
-    merge(e, &v);
 }
 
 fn render(t: &Twin, m: &Meta) -> Value {
@@ -1641,17 +1638,51 @@ fn parse_ip(field: &str, s: &str) -> Result<u32, ApiError> {
         .map_err(|_| ApiError::invalid(field, format!("`{s}` is not an IPv4 address")))
 }
 
-/// Registers a VNIC (for services that create them, e.g. virtual nodes):
-/// its primary private IP is `addr` in `subnet`, already allocated by the
-/// caller. Returns the VNIC's OCID.
-pub fn register_vnic(
-    t: &mut Twin,
-    compartment: &str,
-    subnet_ocid: &str,
-    addr: u32,
-    display_name: &str,
-    availability_domain: &str,
-) -> String {
+/// The resource each service-made VNIC belongs to (NetworkSecurityGroupVnic
+/// `resourceId`) and when it joined its NSGs (an extension of the twin).
+#[derive(Clone, Debug, Default)]
+pub struct VnicParents {
+    /// (parent OCID, time associated) by VNIC OCID.
+    pub by_vnic: std::collections::BTreeMap<String, (String, crate::kernel::SimTime)>,
+}
+
+/// What a service says about a VNIC it creates.
+pub struct NewVnic<'a> {
+    /// Compartment of the VNIC (its parent's).
+    pub compartment: &'a str,
+    /// The subnet.
+    pub subnet: SubnetId,
+    /// The primary private address, already allocated by the caller.
+    pub addr: u32,
+    /// Display name.
+    pub display_name: &'a str,
+    /// 1-based availability domain; `None` takes the subnet's (AD-1 for a
+    /// regional subnet, an assumption: OCI places such VNICs itself).
+    pub availability_domain: Option<u8>,
+    /// The NSGs the VNIC is in.
+    pub nsg_ids: &'a [String],
+    /// The OCID of the resource the VNIC is attached to (a virtual node, a
+    /// load balancer, a DB system).
+    pub parent: &'a str,
+}
+
+/// Registers a VNIC for a service that creates one (virtual nodes, load
+/// balancers, DB systems), with its primary private IP. Returns its OCID.
+pub fn register_vnic(t: &mut Twin, v: NewVnic<'_>) -> String {
+    let NewVnic {
+        compartment,
+        subnet,
+        addr,
+        display_name,
+        availability_domain,
+        nsg_ids,
+        parent,
+    } = v;
+    let sub = t.world.network.subnet(subnet);
+    let ad = availability_domain.or(sub.availability_domain).unwrap_or(1);
+    let availability_domain = t.world.topology.ads[usize::from(ad) - 1].name.clone();
+    let subnet_ocid = sub.id.clone();
+    let subnet_ocid = subnet_ocid.as_str();
     let vnic = t.world.mint.regional("vnic");
     let mut m = Meta::new(&vnic, "vnic", compartment, display_name, t.now, "AVAILABLE");
     m.version = 1;
@@ -1675,10 +1706,15 @@ pub fn register_vnic(
             "isPrimary": true,
             "availabilityDomain": availability_domain,
             "macAddress": format!("02:00:17:{:02X}:{:02X}:{:02X}", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff),
-            "nsgIds": [],
+            "nsgIds": nsg_ids,
             "skipSourceDestCheck": false,
         }),
     );
+    let now = t.now;
+    t.ext
+        .get_mut::<VnicParents>()
+        .by_vnic
+        .insert(vnic.clone(), (parent.to_string(), now));
     set_extras(t, &pip, json!({"vnicId": vnic, "isPrimary": true}));
     t.ext.get_mut::<PrivateIps>().by_id.insert(
         pip,
@@ -1688,6 +1724,72 @@ pub fn register_vnic(
         },
     );
     vnic
+}
+
+/// Ends a service-made VNIC with its parent: the VNIC and its primary
+/// private IP are TERMINATED (the caller releases the address).
+pub fn release_vnic(t: &mut Twin, vnic: &str) {
+    let pips: Vec<String> = t
+        .registry
+        .of_kind("privateip")
+        .filter(|m| extras(t, &m.id)["vnicId"] == vnic && extras(t, &m.id)["isPrimary"] == true)
+        .map(|m| m.id.clone())
+        .collect();
+    for p in pips {
+        t.ext.get_mut::<PrivateIps>().by_id.remove(&p);
+        t.registry.set_state(&p, "TERMINATED");
+    }
+    t.registry.set_state(vnic, "TERMINATED");
+    t.ext.get_mut::<VnicParents>().by_vnic.remove(vnic);
+}
+
+/// Sets the NSGs of a service-made VNIC.
+pub fn set_vnic_nsgs(t: &mut Twin, vnic: &str, nsg_ids: &[String]) {
+    set_extras(t, vnic, json!({"nsgIds": nsg_ids}));
+    let now = t.now;
+    if let Some(p) = t.ext.get_mut::<VnicParents>().by_vnic.get_mut(vnic) {
+        p.1 = now;
+    }
+    t.registry.touch(vnic);
+}
+
+/// ListNetworkSecurityGroupVnics: the live VNICs in the NSG, sorted by
+/// `timeAssociated` (the only `sortBy`; newest first unless `sortOrder=ASC`,
+/// as OCI's time sorts default), paged.
+async fn list_nsg_vnics(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    p: Params,
+) -> ApiResult {
+    let t = s.lock(&ctx);
+    t.registry.get_kind(&id, "networksecuritygroup")?;
+    let parents = t.ext.get::<VnicParents>();
+    let mut rows: Vec<(crate::kernel::SimTime, String, Value)> = t
+        .registry
+        .of_kind("vnic")
+        .filter(|m| m.lifecycle_state == "AVAILABLE")
+        .filter(|m| {
+            extras(&t, &m.id)["nsgIds"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|n| *n == id.as_str()))
+        })
+        .map(|m| {
+            let (parent, at) = parents
+                .and_then(|p| p.by_vnic.get(&m.id).cloned())
+                .unwrap_or_else(|| (String::new(), m.time_created));
+            let mut v = json!({"vnicId": m.id, "timeAssociated": rfc3339(at)});
+            if !parent.is_empty() {
+                v["resourceId"] = json!(parent);
+            }
+            (at, m.id.clone(), v)
+        })
+        .collect();
+    sort_items(&mut rows, &p, &["TIMEASSOCIATED"], &[], |r| {
+        (r.0, String::new(), r.1.clone())
+    })?;
+    let (page, next) = paginate(rows.into_iter().map(|r| r.2).collect(), &p)?;
+    Ok(Reply::page(&page, next))
 }
 
 fn private_ip_json(t: &Twin, m: &Meta) -> Value {

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::core::check_compartment;
+use super::core_net::{NewVnic, register_vnic, release_vnic};
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
@@ -94,6 +95,8 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
 #[derive(Debug, Default)]
 pub struct LbState {
     nsgs: BTreeMap<String, Vec<String>>,
+    /// The VNIC of each load balancer, once it is ACTIVE.
+    vnics: BTreeMap<String, String>,
 }
 
 // ------------------------------------------------------------------ wire types
@@ -404,6 +407,35 @@ fn lb_of(t: &Twin, id: &str) -> Result<LbId, ApiError> {
         .ok_or_else(|| ApiError::not_found("load balancer", id))
 }
 
+/// Registers the VNIC of an ACTIVE load balancer: its private address in its
+/// first subnet, in its NSGs.
+fn attach_vnic(t: &mut Twin, lb_ocid: &str, lid: LbId) {
+    let lb = t.world.load_balancers.get(lid);
+    let (subnet, addr, name) = (lb.subnets[0], lb.private_ip, lb.display_name.clone());
+    let compartment = lb.compartment_id.clone();
+    let nsg_ids = t
+        .ext
+        .get::<LbState>()
+        .and_then(|s| s.nsgs.get(lb_ocid).cloned())
+        .unwrap_or_default();
+    let vnic = register_vnic(
+        t,
+        NewVnic {
+            compartment: &compartment,
+            subnet,
+            addr,
+            display_name: &name,
+            availability_domain: None,
+            nsg_ids: &nsg_ids,
+            parent: lb_ocid,
+        },
+    );
+    t.ext
+        .get_mut::<LbState>()
+        .vnics
+        .insert(lb_ocid.to_string(), vnic);
+}
+
 fn wr_failure(e: LbError) -> WrFailure {
     WrFailure {
         code: "BAD_INPUT".into(),
@@ -552,6 +584,7 @@ async fn create_lb(
             lbs.add_listener(lid, l).map_err(wr_failure)?;
         }
         t.registry.set_state(&lb_ocid, "ACTIVE");
+        attach_vnic(t, &lb_ocid, lid);
         Ok(())
     });
     Ok(Reply::accepted(&wr))
@@ -639,6 +672,9 @@ async fn delete_lb(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) ->
         let w = &mut t.world;
         w.load_balancers.finish_delete(lid, &mut w.network);
         t.registry.set_state(&lb_ocid, "DELETED");
+        if let Some(vnic) = t.ext.get_mut::<LbState>().vnics.remove(&lb_ocid) {
+            release_vnic(t, &vnic);
+        }
         Ok(())
     });
     Ok(Reply::accepted(&wr))
@@ -1105,6 +1141,8 @@ fn render_wr(w: &WorkRequest) -> Value {
         WrStatus::InProgress => format!("{} in progress", w.operation_type),
         WrStatus::Succeeded => format!("{} succeeded", w.operation_type),
         WrStatus::Failed => format!("{} failed", w.operation_type),
+        WrStatus::Canceling => format!("{} canceling", w.operation_type),
+        WrStatus::Canceled => format!("{} canceled", w.operation_type),
     };
     let errors: Vec<Value> = w
         .errors

@@ -19,6 +19,7 @@ pub mod error;
 pub mod identity;
 pub mod journal;
 pub mod kms;
+pub mod kms_crypto;
 pub mod lb;
 pub mod mysql;
 pub mod oke;
@@ -55,6 +56,7 @@ pub fn router(state: Shared) -> Router {
     let r = core::routes(r);
     let r = core_net::routes(r);
     let r = kms::routes(r);
+    let r = kms_crypto::routes(r);
     let r = vaults::routes(r);
     let r = secrets::routes(r);
     let r = policies::routes(r);

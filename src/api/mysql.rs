@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::core::check_compartment;
+use super::core_net::{NewVnic, register_vnic, release_vnic};
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
@@ -63,8 +64,16 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
     .route("/20190415/workRequests/{id}/logs", get(list_wr_logs))
     .route("/20190415/shapes", get(list_shapes))
     .route("/20190415/versions", get(list_versions))
-    .route("/20190415/configurations", get(list_configurations))
-    .route("/20190415/configurations/{id}", get(get_configuration))
+    .route(
+        "/20190415/configurations",
+        get(list_configurations).post(create_configuration),
+    )
+    .route(
+        "/20190415/configurations/{id}",
+        get(get_configuration)
+            .put(update_configuration)
+            .delete(delete_configuration),
+    )
 }
 
 #[derive(Deserialize)]
@@ -136,6 +145,55 @@ struct ShutdownBody {
 #[derive(Debug, Default)]
 pub struct MysqlState {
     extras: std::collections::BTreeMap<String, Extra>,
+    /// The endpoint VNIC of each ACTIVE DB system.
+    vnics: std::collections::BTreeMap<String, String>,
+    /// Custom configurations by OCID (names, tags and lifecycle are in the
+    /// registry).
+    configs: std::collections::BTreeMap<String, CustomConfig>,
+}
+
+/// A CUSTOM configuration: its shape, parent and the variables it sets
+/// (the parent's, superseded by its own: OCI docs, CreateConfigurationDetails).
+#[derive(Clone, Debug)]
+struct CustomConfig {
+    shape: String,
+    parent: Option<String>,
+    description: Option<String>,
+    variables: serde_json::Map<String, Value>,
+    time_updated: crate::kernel::SimTime,
+}
+
+/// Registers the endpoint VNIC of a DB system that became ACTIVE: its
+/// address in its subnet, in its NSGs, in the primary's AD.
+fn attach_vnic(t: &mut Twin, id: &str, sid: DbSystemId) {
+    let s = t.world.wiring.mysql.get(sid);
+    let (subnet, addr, name) = (s.subnet, s.ip, s.display_name.clone());
+    let (compartment, ad) = (
+        s.compartment_id.clone(),
+        s.instances[s.primary].availability_domain,
+    );
+    let nsg_ids = t
+        .ext
+        .get::<MysqlState>()
+        .and_then(|m| m.extras.get(id))
+        .map(|x| x.nsg_ids.clone())
+        .unwrap_or_default();
+    let vnic = register_vnic(
+        t,
+        NewVnic {
+            compartment: &compartment,
+            subnet,
+            addr,
+            display_name: &name,
+            availability_domain: Some(ad),
+            nsg_ids: &nsg_ids,
+            parent: id,
+        },
+    );
+    t.ext
+        .get_mut::<MysqlState>()
+        .vnics
+        .insert(id.to_string(), vnic);
 }
 
 #[derive(Clone, Debug)]
@@ -419,21 +477,17 @@ async fn create_db_system(
         .map(|a| a.parse::<std::net::Ipv4Addr>().map(u32::from))
         .transpose()
         .map_err(|_| ApiError::invalid("ipAddress", "not an IPv4 address"))?;
-    if let Some(c) = &b.configuration_id
-        && *c != default_configuration_id(&b.shape_name)
-    {
-        return Err(ApiError::invalid(
-            "configurationId",
-            format!(
-                "configuration {c} does not exist for shape {}",
-                b.shape_name
-            ),
-        ));
-    }
+    let configuration_id = match &b.configuration_id {
+        Some(c) => {
+            check_configuration_for(&t, "configurationId", c, &b.shape_name)?;
+            c.clone()
+        }
+        None => default_configuration_id(&b.shape_name),
+    };
     let extra = Extra {
         description: b.description.clone(),
         nsg_ids: b.nsg_ids.clone().unwrap_or_default(),
-        configuration_id: default_configuration_id(&b.shape_name),
+        configuration_id,
         auto_expand: b
             .data_storage
             .as_ref()
@@ -536,6 +590,7 @@ async fn create_db_system(
         t.world.wiring.mysql.activate(sid).map_err(failure)?;
         t.world.mysql_changed();
         t.registry.set_state(&sid_str, "ACTIVE");
+        attach_vnic(t, &sid_str, sid);
         Ok(())
     });
     let m = t.registry.get_kind(&id, "mysqldbsystem")?;
@@ -672,6 +727,10 @@ async fn delete_db_system(State(s): State<Shared>, ctx: Ctx, Path(id): Path<Stri
             .finish_delete(sid, &mut w.network)
             .map_err(failure)?;
         t.registry.set_state(&sid_str, "DELETED");
+        let vnic = t.ext.get_mut::<MysqlState>().vnics.remove(&sid_str);
+        if let Some(vnic) = vnic {
+            release_vnic(t, &vnic);
+        }
         Ok(())
     });
     Ok(Reply::accepted(&wr))
@@ -842,58 +901,329 @@ async fn list_versions(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiResul
     Ok(Reply::json(&v))
 }
 
-fn configuration_json(shape: &str, summary: bool) -> Value {
-    let mut v = json!({
-        "id": default_configuration_id(shape),
-        "compartmentId": "ocid1.tenancy.oc1..aaaaaaaaocisimdefaultconfigurations",
-        "description": format!("Default configuration for the {shape} shape"),
-        "displayName": format!("{shape}.Standalone"),
-        "shapeName": shape,
-        "type": "DEFAULT",
-        "lifecycleState": "ACTIVE",
-        "timeCreated": rfc3339(crate::kernel::SimTime::ZERO),
-        "timeUpdated": rfc3339(crate::kernel::SimTime::ZERO),
-        "freeformTags": {},
-        "definedTags": {},
-        "systemTags": {},
-    });
+/// `type` and `lifecycleState` values of configurations.
+const CONFIG_TYPES: [&str; 2] = ["DEFAULT", "CUSTOM"];
+
+/// The shape of a DEFAULT configuration with this OCID.
+fn default_shape(id: &str) -> Option<&'static str> {
+    SHAPES
+        .iter()
+        .find(|s| default_configuration_id(s.name) == id)
+        .map(|s| s.name)
+}
+
+fn custom_config<'a>(t: &'a Twin, id: &str) -> Option<&'a CustomConfig> {
+    t.ext.get::<MysqlState>().and_then(|m| m.configs.get(id))
+}
+
+/// The shape of the ACTIVE configuration `id` (default or custom), else a
+/// 400 naming `field` (a body field, so not 404).
+fn active_config_shape(t: &Twin, field: &str, id: &str) -> Result<String, ApiError> {
+    if let Some(shape) = default_shape(id) {
+        return Ok(shape.to_string());
+    }
+    let live = t
+        .registry
+        .get(id)
+        .is_some_and(|m| m.kind == "mysqlconfiguration" && m.lifecycle_state == "ACTIVE");
+    match custom_config(t, id) {
+        Some(c) if live => Ok(c.shape.clone()),
+        _ => Err(ApiError::invalid(
+            field,
+            format!("configuration {id} does not exist or is DELETED"),
+        )),
+    }
+}
+
+/// A DB system's (or a child configuration's) configuration must exist, be
+/// ACTIVE and be made for its shape.
+fn check_configuration_for(t: &Twin, field: &str, id: &str, shape: &str) -> Result<(), ApiError> {
+    let of = active_config_shape(t, field, id)?;
+    if of != shape {
+        return Err(ApiError::invalid(
+            field,
+            format!("configuration {id} is for shape {of}, not {shape}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The variables of a DEFAULT configuration (the twin's stand-in for the
+/// shape's defaults).
+fn default_variables() -> serde_json::Map<String, Value> {
+    let v = json!({"maxConnections": 1000, "autocommit": true});
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// The Configuration (or ConfigurationSummary) with this OCID, default or
+/// custom, and its etag.
+fn configuration_json(t: &Twin, id: &str, summary: bool) -> Option<(Value, String)> {
+    let (mut v, variables, parent, etag) = if let Some(shape) = default_shape(id) {
+        let v = json!({
+            "id": id,
+            "compartmentId": "ocid1.tenancy.oc1..aaaaaaaaocisimdefaultconfigurations",
+            "description": format!("Default configuration for the {shape} shape"),
+            "displayName": format!("{shape}.Standalone"),
+            "shapeName": shape,
+            "type": "DEFAULT",
+            "lifecycleState": "ACTIVE",
+            "timeCreated": rfc3339(crate::kernel::SimTime::ZERO),
+            "timeUpdated": rfc3339(crate::kernel::SimTime::ZERO),
+            "freeformTags": {},
+            "definedTags": {},
+            "systemTags": {},
+        });
+        (v, default_variables(), None, etag_of(id, 1))
+    } else {
+        let c = custom_config(t, id)?;
+        let m = t.registry.get(id)?;
+        let v = json!({
+            "id": id,
+            "compartmentId": m.compartment_id,
+            "description": c.description,
+            "displayName": m.display_name,
+            "shapeName": c.shape,
+            "type": "CUSTOM",
+            "lifecycleState": m.lifecycle_state,
+            "timeCreated": rfc3339(m.time_created),
+            "timeUpdated": rfc3339(c.time_updated),
+            "freeformTags": m.freeform_tags,
+            "definedTags": m.defined_tags,
+            "systemTags": {},
+        });
+        (v, c.variables.clone(), c.parent.clone(), m.etag())
+    };
     if !summary {
         v["options"] = json!([]);
-        v["variables"] = json!({"maxConnections": 1000, "autocommit": true});
+        v["variables"] = Value::Object(variables);
+        if let Some(p) = parent {
+            v["parentConfigurationId"] = json!(p);
+        }
     }
-    v
+    Some((v, etag))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateConfiguration {
+    compartment_id: String,
+    shape_name: String,
+    display_name: Option<String>,
+    description: Option<String>,
+    parent_configuration_id: Option<String>,
+    variables: Option<serde_json::Map<String, Value>>,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateConfiguration {
+    display_name: Option<String>,
+    description: Option<String>,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+}
+
+/// Variables are named settings with a boolean, number or text value.
+fn check_variables(v: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
+    for (k, x) in v {
+        if !(x.is_boolean() || x.is_number() || x.is_string()) {
+            return Err(ApiError::invalid(
+                &format!("variables.{k}"),
+                "must be a boolean, a number or a string",
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn create_configuration(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    JsonBody(b): JsonBody<CreateConfiguration>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    check_compartment(&t, &b.compartment_id)?;
+    if !SHAPES.iter().any(|s| s.name == b.shape_name) {
+        return Err(ApiError::invalid(
+            "shapeName",
+            format!("`{}` is not a MySQL shape", b.shape_name),
+        ));
+    }
+    let own = b.variables.unwrap_or_default();
+    check_variables(&own)?;
+    let mut variables = match &b.parent_configuration_id {
+        Some(p) => {
+            check_configuration_for(&t, "parentConfigurationId", p, &b.shape_name)?;
+            configuration_json(&t, p, false)
+                .and_then(|(v, _)| v["variables"].as_object().cloned())
+                .unwrap_or_default()
+        }
+        None => serde_json::Map::new(),
+    };
+    variables.extend(own);
+    let id = t.world.mint.regional("mysqlconfiguration");
+    let name = b
+        .display_name
+        .unwrap_or_else(|| super::core::default_name("mysqlconfiguration", &t));
+    let now = t.now;
+    let mut m = Meta::new(
+        &id,
+        "mysqlconfiguration",
+        &b.compartment_id,
+        &name,
+        now,
+        "ACTIVE",
+    );
+    m.freeform_tags = b.freeform_tags.unwrap_or_default();
+    m.defined_tags = b.defined_tags.unwrap_or(json!({}));
+    t.registry.insert(m);
+    t.ext.get_mut::<MysqlState>().configs.insert(
+        id.clone(),
+        CustomConfig {
+            shape: b.shape_name,
+            parent: b.parent_configuration_id,
+            description: b.description,
+            variables,
+            time_updated: now,
+        },
+    );
+    configuration_reply(&t, &id)
+}
+
+fn configuration_reply(t: &Twin, id: &str) -> ApiResult {
+    let (v, etag) =
+        configuration_json(t, id, false).ok_or_else(|| ApiError::not_found("configuration", id))?;
+    Ok(Reply::json(&v).etag(&etag))
+}
+
+/// The custom configuration `id`, ACTIVE; a DEFAULT one is 409 Conflict
+/// (OCI manages those), an unknown one 404.
+fn live_custom(t: &Twin, id: &str, verb: &str) -> Result<(), ApiError> {
+    if default_shape(id).is_some() {
+        return Err(ApiError::conflict(format!(
+            "configuration {id} is a DEFAULT configuration and cannot be {verb}"
+        )));
+    }
+    let m = t.registry.get_kind(id, "mysqlconfiguration")?;
+    if m.lifecycle_state != "ACTIVE" {
+        return Err(ApiError::conflict(format!(
+            "configuration {id} is {} and cannot be {verb}",
+            m.lifecycle_state
+        )));
+    }
+    Ok(())
+}
+
+async fn update_configuration(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<UpdateConfiguration>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    live_custom(&t, &id, "updated")?;
+    let now = t.now;
+    super::core::apply_common(
+        &mut t,
+        &id,
+        "mysqlconfiguration",
+        super::core::UpdateCommon {
+            display_name: b.display_name,
+            freeform_tags: b.freeform_tags,
+            defined_tags: b.defined_tags,
+        },
+    )?;
+    if let Some(c) = t.ext.get_mut::<MysqlState>().configs.get_mut(&id) {
+        if let Some(d) = b.description {
+            c.description = Some(d);
+        }
+        c.time_updated = now;
+    }
+    configuration_reply(&t, &id)
+}
+
+/// The first DB system (not DELETED) using configuration `id`.
+fn config_user(t: &Twin, id: &str) -> Option<String> {
+    t.ext.get::<MysqlState>().and_then(|m| {
+        m.extras
+            .iter()
+            .filter(|(_, x)| x.configuration_id == id)
+            .map(|(sys, _)| sys)
+            .find(|sys| {
+                t.registry
+                    .get(sys)
+                    .is_some_and(|m| m.lifecycle_state != "DELETED")
+            })
+            .cloned()
+    })
+}
+
+async fn delete_configuration(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    live_custom(&t, &id, "deleted")?;
+    if let Some(sys) = config_user(&t, &id) {
+        return Err(ApiError::conflict(format!(
+            "configuration {id} is in use by DB system {sys}"
+        )));
+    }
+    t.registry.set_state(&id, "DELETED");
+    Ok(Reply::empty())
 }
 
 async fn list_configurations(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiResult {
-    let _t = s.lock(&ctx);
-    p.required("compartmentId")?;
-    let types = p.all_of("type", &["DEFAULT", "CUSTOM"])?;
+    let t = s.lock(&ctx);
+    let compartment = p.required("compartmentId")?;
+    let types = p.all_of("type", &CONFIG_TYPES)?;
     let state = p.one_of("lifecycleState", &["ACTIVE", "DELETED"])?;
-    p.one_of(
+    let sort_by = p.one_of(
         "sortBy",
         &["displayName", "shapeName", "timeCreated", "timeUpdated"],
     )?;
+    let descending = p.one_of("sortOrder", &["ASC", "DESC"])? == Some("DESC");
     let shape = p.get("shapeName");
     let only = p.get("configurationId");
     let name = p.get("displayName");
-    let v: Vec<Value> = SHAPES
-        .iter()
-        .filter(|_| types.is_empty() || types.contains(&"DEFAULT"))
-        .filter(|_| state.is_none_or(|s| s == "ACTIVE"))
-        .filter(|s| shape.is_none_or(|n| n == s.name))
-        .map(|s| configuration_json(s.name, true))
+    let defaults = SHAPES.iter().map(|s| default_configuration_id(s.name));
+    let customs = t
+        .registry
+        .of_kind("mysqlconfiguration")
+        .filter(|m| m.compartment_id == compartment)
+        .map(|m| m.id.clone());
+    let mut v: Vec<Value> = defaults
+        .chain(customs.collect::<Vec<_>>())
+        .filter_map(|id| configuration_json(&t, &id, true).map(|(v, _)| v))
+        .filter(|c| types.is_empty() || types.iter().any(|ty| c["type"] == *ty))
+        .filter(|c| state.is_none_or(|s| c["lifecycleState"] == s))
+        .filter(|c| shape.is_none_or(|n| c["shapeName"] == n))
         .filter(|c| only.is_none_or(|i| c["id"] == i))
         .filter(|c| name.is_none_or(|n| c["displayName"] == n))
         .collect();
+    if let Some(key) = sort_by {
+        // Names and RFC 3339 times both order as text.
+        v.sort_by(|a, b| {
+            let k = |x: &Value| {
+                (
+                    x[key].as_str().unwrap_or("").to_string(),
+                    x["id"].to_string(),
+                )
+            };
+            k(a).cmp(&k(b))
+        });
+    }
+    if descending {
+        v.reverse();
+    }
     let (page, next) = paginate(v, &p)?;
     Ok(Reply::page(&page, next))
 }
 
 async fn get_configuration(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
-    let _t = s.lock(&ctx);
-    let shape = SHAPES
-        .iter()
-        .find(|s| default_configuration_id(s.name) == id)
-        .ok_or_else(|| ApiError::not_found("configuration", &id))?;
-    Ok(Reply::json(&configuration_json(shape.name, false)).etag(&etag_of(&id, 1)))
+    let t = s.lock(&ctx);
+    configuration_reply(&t, &id)
 }

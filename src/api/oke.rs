@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::core::check_compartment;
+use super::core_net::{NewVnic, register_vnic, release_vnic};
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
@@ -76,7 +77,10 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
     )
     .route("/20180222/podShapes", get(list_pod_shapes))
     .route("/20180222/workRequests", get(list_work_requests))
-    .route("/20180222/workRequests/{id}", get(get_work_request))
+    .route(
+        "/20180222/workRequests/{id}",
+        get(get_work_request).delete(cancel_work_request),
+    )
     .route(
         "/20180222/workRequests/{id}/errors",
         get(list_work_request_errors),
@@ -101,6 +105,8 @@ pub struct OkeState {
     /// Virtual node OCID by World node id, and back.
     node_ocids: BTreeMap<NodeId, String>,
     nodes: BTreeMap<String, NodeId>,
+    /// The VNIC of each virtual node, by node OCID.
+    node_vnics: BTreeMap<String, String>,
     /// Size, cluster OCID and version of pools whose create has not completed.
     pending: BTreeMap<String, (u32, String, String)>,
 }
@@ -1084,7 +1090,26 @@ fn register_new_nodes(t: &mut Twin, pool_ocid: &str, pool: PoolId) {
         ));
         let st = state(t);
         st.node_ocids.insert(node, id.clone());
-        st.nodes.insert(id, node);
+        st.nodes.insert(id.clone(), node);
+        let nsg_ids = st
+            .pool_extra
+            .get(pool_ocid)
+            .map(|x| x.nsg_ids.clone())
+            .unwrap_or_default();
+        let v = t.world.kube.node(node).virtual_node.clone();
+        let vnic = register_vnic(
+            t,
+            NewVnic {
+                compartment: &compartment,
+                subnet: v.node_subnet,
+                addr: v.ip,
+                display_name: &name,
+                availability_domain: Some(v.availability_domain),
+                nsg_ids: &nsg_ids,
+                parent: &id,
+            },
+        );
+        state(t).node_vnics.insert(id, vnic);
     }
 }
 
@@ -1105,6 +1130,9 @@ fn mark_nodes_deleted(t: &mut Twin) {
             .is_some_and(|m| m.lifecycle_state != "DELETED")
         {
             t.registry.set_state(&id, "DELETED");
+            if let Some(vnic) = state(t).node_vnics.remove(&id) {
+                release_vnic(t, &vnic);
+            }
         }
     }
 }
@@ -1239,9 +1267,12 @@ async fn update_pool(
     }
     let labels = b
         .initial_virtual_node_labels
-        .map(|l| parse_labels(&l).map(|_| l))
+        .map(|l| parse_labels(&l).map(|m| (m, l)))
         .transpose()?;
-    let taints = b.taints.map(|w| parse_taints(&w).map(|_| w)).transpose()?;
+    let taints = b
+        .taints
+        .map(|w| parse_taints(&w).map(|m| (m, w)))
+        .transpose()?;
     {
         let meta = t.registry.get_kind_mut(&id, "virtualnodepool")?;
         if let Some(n) = b.display_name {
@@ -1256,12 +1287,6 @@ async fn update_pool(
     }
     let now = t.now;
     if let Some(x) = state(&mut t).pool_extra.get_mut(&id) {
-        if let Some(l) = labels {
-            x.labels = l;
-        }
-        if let Some(w) = taints {
-            x.taints = w;
-        }
         x.time_updated = now;
     }
     t.registry.set_state(&id, "UPDATING");
@@ -1279,6 +1304,19 @@ async fn update_pool(
         )],
         d,
         move |t| {
+            // Labels and taints first, so nodes this update adds carry them.
+            let (model_labels, wire_labels) = labels.unzip();
+            let (model_taints, wire_taints) = taints.unzip();
+            t.world
+                .set_pool_node_template(pid, model_labels, model_taints);
+            if let Some(x) = state(t).pool_extra.get_mut(&pool_ocid) {
+                if let Some(l) = wire_labels {
+                    x.labels = l;
+                }
+                if let Some(w) = wire_taints {
+                    x.taints = w;
+                }
+            }
             let outcome = match size {
                 Some(sz) => t.world.resize_virtual_node_pool(pid, sz),
                 None => Ok(()),
@@ -1495,6 +1533,33 @@ async fn get_work_request(State(s): State<Shared>, ctx: Ctx, Path(id): Path<Stri
     Ok(Reply::json(&render_status_style(w, t.now))
         .etag(&super::wire::etag_of(&w.id, w.status as u64))
         .header("retry-after", "1"))
+}
+
+/// DeleteWorkRequest: cancels a work request that has not started. Its
+/// model change never happens; what it was acting on goes back to where it
+/// was: a resource being updated or deleted returns to ACTIVE, one being
+/// created ends FAILED (an assumption: OKE does not document it).
+async fn cancel_work_request(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    t.cancel_work_request(
+        &id,
+        OKE,
+        Box::new(|t, w| {
+            for r in &w.resources {
+                let back = if r.action_type == "CREATED" {
+                    "FAILED"
+                } else {
+                    "ACTIVE"
+                };
+                t.registry.set_state(&r.identifier, back);
+            }
+        }),
+    )?;
+    Ok(Reply::empty())
 }
 
 const WR_STATUSES: &[&str] = &[

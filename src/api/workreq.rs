@@ -31,6 +31,10 @@ pub enum WrStatus {
     Succeeded,
     /// Done with errors.
     Failed,
+    /// A cancellation was asked for; the model change will not happen.
+    Canceling,
+    /// Canceled: the completion never ran.
+    Canceled,
 }
 
 impl WrStatus {
@@ -41,7 +45,17 @@ impl WrStatus {
             WrStatus::InProgress => "IN_PROGRESS",
             WrStatus::Succeeded => "SUCCEEDED",
             WrStatus::Failed => "FAILED",
+            WrStatus::Canceling => "CANCELING",
+            WrStatus::Canceled => "CANCELED",
         }
+    }
+
+    /// True once nothing more will happen to the work request.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            WrStatus::Succeeded | WrStatus::Failed | WrStatus::Canceled
+        )
     }
 }
 
@@ -129,14 +143,32 @@ pub struct WorkRequest {
     pub errors: Vec<WrError>,
     /// Log lines.
     pub logs: Vec<WrLog>,
+    /// `percentComplete` frozen when a cancellation was asked for.
+    pub percent_at_cancel: f64,
 }
+
+/// The `actionType` a resource shows once its work request is CANCELED
+/// (`CANCELED_CREATE`, `CANCELED_UPDATE`, `CANCELED_DELETE`; others stay).
+fn canceled_action(done: &str) -> &str {
+    match done {
+        "CREATED" => "CANCELED_CREATE",
+        "UPDATED" => "CANCELED_UPDATE",
+        "DELETED" => "CANCELED_DELETE",
+        other => other,
+    }
+}
+
+/// What a cancellation does to the resources of the work request (the
+/// service decides, e.g. a resource being updated goes back to ACTIVE).
+pub type OnCancel = Box<dyn FnOnce(&mut Twin, &WorkRequest) + Send>;
 
 impl WorkRequest {
     /// Percent complete at `now`: 0 while accepted, linear while running, 100 when done.
     pub fn percent_complete(&self, now: SimTime) -> f64 {
         match self.status {
             WrStatus::Accepted => 0.0,
-            WrStatus::Succeeded | WrStatus::Failed => 100.0,
+            WrStatus::Succeeded | WrStatus::Failed | WrStatus::Canceled => 100.0,
+            WrStatus::Canceling => self.percent_at_cancel,
             WrStatus::InProgress => {
                 let total = self.finishes_at.since(self.starts_at).as_ms().max(1) as f64;
                 let done = now.since(self.starts_at).as_ms() as f64;
@@ -150,6 +182,7 @@ impl WorkRequest {
         match self.status {
             WrStatus::Succeeded => r.action_type.clone(),
             WrStatus::Failed => "FAILED".into(),
+            WrStatus::Canceled => canceled_action(&r.action_type).into(),
             _ => "IN_PROGRESS".into(),
         }
     }
@@ -239,12 +272,16 @@ impl Twin {
                 message: format!("{} accepted", spec.operation_type),
                 timestamp: now,
             }],
+            percent_at_cancel: 0.0,
         };
         self.work_requests.by_id.insert(id.clone(), wr);
         let wid = id.clone();
         self.at(starts_at, move |t| {
             let now = t.now;
             let w = t.work_requests.get_mut(&wid);
+            if w.status != WrStatus::Accepted {
+                return;
+            }
             w.status = WrStatus::InProgress;
             w.time_started = Some(now);
             w.logs.push(WrLog {
@@ -254,6 +291,9 @@ impl Twin {
         });
         let wid = id.clone();
         self.at(finishes_at, move |t| {
+            if t.work_requests.get_mut(&wid).status != WrStatus::InProgress {
+                return;
+            }
             let outcome = complete(t);
             let now = t.now;
             let w = t.work_requests.get_mut(&wid);
@@ -281,6 +321,51 @@ impl Twin {
             }
         });
         id
+    }
+
+    /// Cancels a work request of one of `services` that has not started
+    /// (OKE's DeleteWorkRequest: "Cancel a work request that has not
+    /// started"): CANCELING now, CANCELED after the `workrequest.cancel`
+    /// delay (default 1 s), when `on_cancel` runs; its completion never
+    /// does. 404 if unknown, 409 Conflict once it has started or finished.
+    pub fn cancel_work_request(
+        &mut self,
+        id: &str,
+        services: &[&str],
+        on_cancel: OnCancel,
+    ) -> Result<(), ApiError> {
+        let now = self.now;
+        let w = self.work_requests.get_for(id, services)?;
+        if w.status != WrStatus::Accepted {
+            return Err(ApiError::conflict(format!(
+                "work request {id} is {} and can no longer be canceled: only a work request that has not started can be",
+                w.status.as_str()
+            )));
+        }
+        let w = self.work_requests.get_mut(id);
+        w.percent_at_cancel = w.percent_complete(now);
+        w.status = WrStatus::Canceling;
+        w.logs.push(WrLog {
+            message: format!("{} canceling", w.operation_type),
+            timestamp: now,
+        });
+        let d = self
+            .durations
+            .get_or("workrequest.cancel", SimDuration::from_secs(1));
+        let wid = id.to_string();
+        self.after(d, move |t| {
+            let now = t.now;
+            let w = t.work_requests.get_mut(&wid);
+            w.status = WrStatus::Canceled;
+            w.time_finished = Some(now);
+            w.logs.push(WrLog {
+                message: format!("{} canceled", w.operation_type),
+                timestamp: now,
+            });
+            let snapshot = w.clone();
+            on_cancel(t, &snapshot);
+        });
+        Ok(())
     }
 }
 

@@ -353,6 +353,71 @@ pub struct DhcpOptions {
     pub search_domain: Option<String>,
 }
 
+/// `serverType` values of a `DomainNameServer` option.
+pub const DNS_SERVER_TYPES: [&str; 3] = ["VcnLocal", "VcnLocalPlusInternet", "CustomDnsServer"];
+
+/// Custom DNS servers a `CustomDnsServer` option takes at most (OCI docs,
+/// DhcpDnsOption: "at least one DNS server of your choice (three maximum)").
+pub const MAX_CUSTOM_DNS_SERVERS: usize = 3;
+
+/// Why a set of DHCP options is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DhcpError {
+    /// Not one of [`DNS_SERVER_TYPES`].
+    #[error("serverType `{0}` is not one of VcnLocal, VcnLocalPlusInternet, CustomDnsServer")]
+    ServerType(String),
+    /// `CustomDnsServer` with no server or more than three.
+    #[error("serverType CustomDnsServer needs 1 to 3 customDnsServers, got {0}")]
+    DnsServerCount(usize),
+    /// A custom DNS server that is not an IPv4 address.
+    #[error("`{0}` is not an IPv4 address")]
+    DnsServerAddress(String),
+    /// A search domain that is not an RFC 952/1123 host name.
+    #[error(
+        "`{0}` is not a search domain name (RFC 952 and RFC 1123: labels of letters, digits and hyphens, at most 63 characters each, 253 in all)"
+    )]
+    SearchDomain(String),
+}
+
+impl DhcpOptions {
+    /// Checks the DNS option and the search domain against OCI's rules.
+    pub fn validate(&self) -> Result<(), DhcpError> {
+        if !DNS_SERVER_TYPES.contains(&self.server_type.as_str()) {
+            return Err(DhcpError::ServerType(self.server_type.clone()));
+        }
+        let n = self.custom_dns_servers.len();
+        if self.server_type == "CustomDnsServer" && !(1..=MAX_CUSTOM_DNS_SERVERS).contains(&n) {
+            return Err(DhcpError::DnsServerCount(n));
+        }
+        if let Some(bad) = self
+            .custom_dns_servers
+            .iter()
+            .find(|a| a.parse::<std::net::Ipv4Addr>().is_err())
+        {
+            return Err(DhcpError::DnsServerAddress(bad.clone()));
+        }
+        match &self.search_domain {
+            Some(d) if !is_host_name(d) => Err(DhcpError::SearchDomain(d.clone())),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An RFC 952/1123 host name: dot-separated labels of letters, digits and
+/// hyphens, none starting or ending with a hyphen, 1–63 characters each.
+fn is_host_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
 /// The names of the objects OCI creates with every VCN.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VcnDefaults {
@@ -837,6 +902,17 @@ impl Network {
             });
         }
         self.dhcp_options.remove(i);
+        Ok(())
+    }
+
+    /// Replaces the settings of existing DHCP options (same OCID and VCN).
+    pub fn update_dhcp_options(&mut self, options: DhcpOptions) -> Result<(), NetworkError> {
+        let i = self.find(&self.dhcp_options, &options.id, "DHCP options", |r| &r.id)?;
+        assert_eq!(
+            self.dhcp_options[i].vcn, options.vcn,
+            "DHCP options never move between VCNs"
+        );
+        self.dhcp_options[i] = options;
         Ok(())
     }
 

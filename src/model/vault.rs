@@ -977,12 +977,20 @@ pub struct VaultService {
     keys: BTreeMap<String, Key>,
     secrets: BTreeMap<String, Secret>,
     mint: OcidMint,
+    material: crypto::KeyMaterial,
 }
 
 impl VaultService {
-    /// An empty service minting OCIDs from `mint` (fork a stream of its own,
-    /// e.g. `vault-ocid`, so vault OCIDs never shift other components' draws).
-    pub fn new(limits: VaultLimits, timings: VaultTimings, mint: OcidMint) -> Self {
+    /// An empty service minting OCIDs from `mint` and drawing key material
+    /// and nonces from `crypto` (fork a stream of its own for each, e.g.
+    /// `vault-ocid` and `kms-crypto`, so they never shift other components'
+    /// draws).
+    pub fn new(
+        limits: VaultLimits,
+        timings: VaultTimings,
+        mint: OcidMint,
+        crypto: crate::kernel::RandomStream,
+    ) -> Self {
         VaultService {
             limits,
             timings,
@@ -990,6 +998,7 @@ impl VaultService {
             keys: BTreeMap::new(),
             secrets: BTreeMap::new(),
             mint,
+            material: crypto::KeyMaterial::new(crypto),
         }
     }
 
@@ -1907,6 +1916,8 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
 pub fn encode_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+pub mod crypto;
 
 #[cfg(test)]
 mod tests;

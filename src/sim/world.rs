@@ -26,7 +26,7 @@ use crate::model::kube::hpa::{self, HpaSpec, HpaState};
 use crate::model::kube::lifecycle::{ZoneState, tainting_rate, zone_state};
 use crate::model::kube::pod::{PodTemplate, TAINT_UNREACHABLE};
 use crate::model::kube::scheduler::{Explanation, FitError, IpAvailability, Scheduler};
-use crate::model::kube::selector::{LabelSelector, Taint, TaintEffect};
+use crate::model::kube::selector::{LabelSelector, Labels, Taint, TaintEffect};
 use crate::model::lb::{LbLimits, LoadBalancing};
 use crate::model::mysql::Domain;
 use crate::model::network::{Network, NetworkError, SubnetId};
@@ -353,7 +353,12 @@ impl World {
             topology,
             network,
             oke,
-            vault: VaultService::new(VaultLimits::default(), VaultTimings::default(), vault_mint),
+            vault: VaultService::new(
+                VaultLimits::default(),
+                VaultTimings::default(),
+                vault_mint,
+                seeds.fork("kms-crypto"),
+            ),
             iam: Iam::new(IamLimits::default(), iam_mint),
             load_balancers: LoadBalancing::new(LbLimits::default()),
             container_registry: ContainerRegistry::default(),
@@ -553,6 +558,27 @@ impl World {
         self.version += 1;
         self.request_flush();
         Ok(())
+    }
+
+    /// Replaces the labels and taints a pool puts on the virtual nodes it
+    /// creates from now on (UpdateVirtualNodePool's `initialVirtualNodeLabels`
+    /// and `taints`). Existing nodes keep theirs, as OKE documents for node
+    /// pool updates ("the updated values only apply to new nodes"); for
+    /// virtual node pools it is an assumption listed in the README.
+    pub fn set_pool_node_template(
+        &mut self,
+        pool: PoolId,
+        labels: Option<Labels>,
+        taints: Option<Vec<Taint>>,
+    ) {
+        let p = &mut self.oke.pools[pool.0 as usize];
+        if let Some(l) = labels {
+            p.labels = l;
+        }
+        if let Some(t) = taints {
+            p.taints = t;
+        }
+        self.version += 1;
     }
 
     /// Deletes a virtual node pool: all its nodes go (as in a resize to zero).

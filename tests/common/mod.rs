@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test crate uses a subset
 
+pub mod api;
+
 use std::collections::BTreeMap;
 
 use ocisim::model::kube::cluster::{LABEL_FAULT_DOMAIN, PodState};

@@ -9,7 +9,13 @@ const T0: SimTime = SimTime(0);
 
 fn service() -> VaultService {
     let mint = OcidMint::new("oc1", "iad", SeedTree::new(7).fork("vault-ocid"));
-    VaultService::new(VaultLimits::default(), VaultTimings::default(), mint)
+    let crypto = SeedTree::new(7).fork("kms-crypto");
+    VaultService::new(
+        VaultLimits::default(),
+        VaultTimings::default(),
+        mint,
+        crypto,
+    )
 }
 
 fn b64(text: &str) -> String {
