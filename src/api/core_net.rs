@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::core::{
     CoreState, UpdateCommon, apply_common, base_json, check_compartment, check_dns_label,
     default_name, list_kind, merge, parse_cidr, register_provisioning, terminate, vcn_id,
+    vcn_of_extra,
 };
 use super::error::ApiError;
 use super::pipeline::Ctx;
@@ -133,7 +134,9 @@ fn set_extras(t: &mut Twin, id: &str, v: Value) {
 
 fn render(t: &Twin, m: &Meta) -> Value {
     let mut v = base_json(m);
-    merge(&mut v, &extras(t, &m.id));
+    if let Some(e) = t.ext.get::<CoreState>().and_then(|c| c.extras.get(&m.id)) {
+        merge(&mut v, e);
+    }
     v
 }
 
@@ -143,7 +146,7 @@ fn reply(t: &Twin, id: &str, kind: &'static str) -> ApiResult {
 }
 
 fn vcn_of(t: &Twin, id: &str) -> Option<String> {
-    extras(t, id)["vcnId"].as_str().map(str::to_string)
+    vcn_of_extra(t, id)
 }
 
 /// The model name of a route table, security list or gateway given by OCID
@@ -192,6 +195,10 @@ fn model_name<'a>(t: &'a Twin, field: &str, id: &str, vcn: VcnId) -> Result<&'a 
 
 /// The OCID of a model object named `name` (inverse of [`model_name`]).
 fn ocid_of(t: &Twin, name: &str) -> String {
+    if t.registry.get(name).is_some() {
+        // API-made objects are named by their OCID.
+        return name.to_string();
+    }
     let net = &t.world.network;
     net.route_tables
         .iter()
@@ -238,7 +245,7 @@ pub fn subnet_id(t: &Twin, id: &str) -> Result<SubnetId, ApiError> {
 fn subnet_json(t: &Twin, m: &Meta) -> Value {
     let mut v = base_json(m);
     let net = &t.world.network;
-    if let Some(s) = net.subnets.iter().find(|s| s.id == m.id) {
+    if let Some(s) = net.subnet_record(&m.id) {
         let vcn = net.vcn(s.vcn);
         v["vcnId"] = json!(vcn.id);
         v["cidrBlock"] = json!(s.cidr.to_string());
@@ -396,6 +403,7 @@ async fn create_subnet(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     if let Some(l) = b.dns_label {
         t.ext
             .get_mut::<CoreState>()
@@ -434,10 +442,7 @@ async fn list_subnets(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiResult
         false,
         |t, id| {
             let net = &t.world.network;
-            net.subnets
-                .iter()
-                .find(|s| s.id == id)
-                .map(|s| net.vcn(s.vcn).id.clone())
+            net.subnet_record(id).map(|s| net.vcn(s.vcn).id.clone())
         },
         subnet_json,
     )
@@ -622,6 +627,7 @@ fn create_gateway(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     let mut extra = json!({"vcnId": b.vcn_id, "routeTableId": b.route_table_id});
     match kind {
         GatewayKind::Internet => extra["isEnabled"] = json!(b.is_enabled.unwrap_or(true)),
@@ -968,6 +974,7 @@ async fn create_rt(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     set_extras(
         &mut t,
         &id,
@@ -1285,6 +1292,7 @@ async fn create_sl(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     set_extras(
         &mut t,
         &id,
@@ -1386,6 +1394,7 @@ async fn create_nsg(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     set_extras(&mut t, &id, json!({"vcnId": b.vcn_id}));
     reply(&t, &id, "networksecuritygroup")
 }
@@ -1657,6 +1666,7 @@ pub fn register_vnic(
     m.version = 1;
     t.registry.insert(m);
     let pip = t.world.mint.regional("privateip");
+    t.registry.set_parent(&vnic, subnet_ocid);
     t.registry.insert(Meta::new(
         &pip,
         "privateip",
@@ -1665,6 +1675,7 @@ pub fn register_vnic(
         t.now,
         "AVAILABLE",
     ));
+    t.registry.set_parent(&pip, subnet_ocid);
     let h = fnv1a64(vnic.as_bytes());
     set_extras(
         t,
@@ -1758,6 +1769,7 @@ async fn create_private_ip(
     m.freeform_tags = b.freeform_tags.unwrap_or_default();
     m.defined_tags = b.defined_tags.unwrap_or(json!({}));
     t.registry.insert(m);
+    t.registry.set_parent(&id, &subnet);
     t.ext
         .get_mut::<PrivateIps>()
         .by_id
@@ -1802,9 +1814,12 @@ async fn list_private_ips(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiRe
     }
     let state = p.one_of("ipState", &["ASSIGNED", "AVAILABLE"])?;
     let lifetime = p.one_of("lifetime", &["EPHEMERAL", "RESERVED"])?;
-    let mut items: Vec<Value> = t
-        .registry
-        .of_kind("privateip")
+    // The subnet's private IPs when it is given (the registry's index).
+    let candidates: Box<dyn Iterator<Item = &Meta>> = match subnet {
+        Some(sb) => Box::new(t.registry.maybe_in_parent("privateip", sb)),
+        None => Box::new(t.registry.of_kind("privateip")),
+    };
+    let mut items: Vec<Value> = candidates
         .filter(|m| m.lifecycle_state != "TERMINATED")
         .map(|m| private_ip_json(&t, m))
         .filter(|v| subnet.is_none_or(|x| v["subnetId"] == x))
