@@ -290,6 +290,35 @@ async fn run(secs: f64, with_moto: bool) {
             ));
         }
     }
+    // ListSubnets again, now that the CreateSubnet rounds have put thousands
+    // of subnets in other VCNs of the same compartment: a list costs what it
+    // returns, so the rate must not fall.
+    let elsewhere = 100
+        + rows
+            .iter()
+            .filter(|r| r.op == "CreateSubnet" && r.server == "ocisim")
+            .map(|r| r.m.requests - r.m.errors)
+            .sum::<u64>();
+    eprintln!("ListSubnets(100) again with {elsewhere} subnets in the region");
+    for clients in [1usize, 64] {
+        let path = format!(
+            "/20160918/subnets?compartmentId={}&vcnId={}&limit=100",
+            setup.tenancy, setup.vcn
+        );
+        rows.push(row(
+            "ListSubnets(100) after creates",
+            "ocisim",
+            clients,
+            measure(
+                plain.addr,
+                vec![get(plain.addr, &path, None)],
+                clients,
+                secs,
+            )
+            .await,
+        ));
+    }
+    println!("Subnets in the region during the last ListSubnets rows: {elsewhere}\n");
     print_table(&rows);
     drop(moto);
 }

@@ -523,3 +523,118 @@ async fn concurrent_clients_never_lose_or_duplicate_writes() {
         .await;
     assert_eq!(subnets.body.as_array().unwrap().len(), 21);
 }
+
+/// The registry's indexes (by kind, compartment and VCN) equal a recount
+/// after creates and deletes of every kind, each indexed parent is the VCN
+/// the API shows, and a VCN-filtered list returns exactly that VCN's objects.
+#[tokio::test]
+async fn list_indexes_equal_a_recount_and_filter_by_vcn() {
+    let c = TestClient::empty().await;
+    let a = net(&c).await;
+    let b = c
+        .post(
+            "/20160918/vcns",
+            &json!({"compartmentId": c.tenancy(), "cidrBlock": "10.1.0.0/16"}),
+        )
+        .await;
+    let b = Net {
+        vcn: b.body["id"].as_str().unwrap().to_string(),
+        c: c.tenancy(),
+    };
+    let mut a_subnets = BTreeSet::new();
+    for i in 0..5 {
+        let s = subnet(&c, &a, &format!("10.0.{i}.0/24")).await;
+        a_subnets.insert(s["id"].as_str().unwrap().to_string());
+        c.post(
+            "/20160918/subnets",
+            &json!({"compartmentId": b.c, "vcnId": b.vcn, "cidrBlock": format!("10.1.{i}.0/24")}),
+        )
+        .await;
+    }
+    for n in [&a, &b] {
+        for (path, body) in [
+            ("/20160918/internetGateways", json!({"isEnabled": true})),
+            ("/20160918/routeTables", json!({"routeRules": []})),
+            (
+                "/20160918/securityLists",
+                json!({"ingressSecurityRules": [], "egressSecurityRules": []}),
+            ),
+            ("/20160918/networkSecurityGroups", json!({})),
+        ] {
+            let mut body = body;
+            body["compartmentId"] = json!(n.c);
+            body["vcnId"] = json!(n.vcn);
+            let r = c.post(path, &body).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {:?}", r.body);
+        }
+    }
+    let first = a_subnets.iter().next().unwrap().clone();
+    let pip = c
+        .post("/20160918/privateIps", &json!({"subnetId": first}))
+        .await;
+    assert_eq!(pip.status, StatusCode::OK, "{:?}", pip.body);
+    // A deleted subnet stays listed (TERMINATING) under its VCN.
+    let last = a_subnets.iter().last().unwrap().clone();
+    assert_eq!(
+        c.delete(&format!("/20160918/subnets/{last}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let listed = c
+        .get(&format!(
+            "/20160918/subnets?compartmentId={}&vcnId={}",
+            a.c, a.vcn
+        ))
+        .await;
+    let ids: BTreeSet<String> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, a_subnets);
+    for kind in [
+        "routeTables",
+        "securityLists",
+        "networkSecurityGroups",
+        "internetGateways",
+        "dhcps",
+    ] {
+        let l = c
+            .get(&format!(
+                "/20160918/{kind}?compartmentId={}&vcnId={}",
+                a.c, a.vcn
+            ))
+            .await;
+        let items = l.body.as_array().unwrap();
+        assert!(!items.is_empty(), "{kind}");
+        assert!(
+            items.iter().all(|x| x["vcnId"] == json!(a.vcn)),
+            "{kind}: {items:?}"
+        );
+    }
+    let ips = c
+        .get(&format!("/20160918/privateIps?subnetId={first}"))
+        .await;
+    assert_eq!(ips.body.as_array().unwrap().len(), 1, "{:?}", ips.body);
+    let t = c.state.lock_raw();
+    t.registry.check_indexes().unwrap();
+    for kind in [
+        "subnet",
+        "routetable",
+        "securitylist",
+        "networksecuritygroup",
+        "internetgateway",
+        "dhcpoptions",
+    ] {
+        for m in t.registry.of_kind(kind) {
+            let parent = m
+                .parent()
+                .unwrap_or_else(|| panic!("{kind} {} has no parent", m.id));
+            assert!(parent == a.vcn || parent == b.vcn, "{kind} {}", m.id);
+        }
+    }
+    for m in t.registry.of_kind("privateip") {
+        assert_eq!(m.parent(), Some(first.as_str()));
+    }
+}

@@ -157,6 +157,15 @@ pub fn parse_cidr(field: &str, text: &str) -> Result<Ipv4Cidr, ApiError> {
         .map_err(|e| ApiError::invalid(field, e.to_string()))
 }
 
+/// True when `m` belongs to VCN `vcn`: its recorded parent if it has one
+/// (set when it was created), else what `vcn_of` finds.
+fn in_vcn(t: &Twin, m: &Meta, vcn: &str, vcn_of: impl Fn(&Twin, &str) -> Option<String>) -> bool {
+    match m.parent() {
+        Some(p) => p == vcn,
+        None => vcn_of(t, &m.id).as_deref() == Some(vcn),
+    }
+}
+
 /// Lists the registry's resources of `kind` in `compartmentId` (required unless
 /// `compartment_optional`), filtered by `vcnId` via `vcn_of`, `displayName` and
 /// `lifecycleState`, sorted and paged, each rendered by `render`.
@@ -189,12 +198,16 @@ pub fn list_kind(
         ],
     )?;
     let vcn = p.get("vcnId");
-    let mut items: Vec<&Meta> = t
-        .registry
-        .of_kind(kind)
+    // The narrowest index first: the VCN's resources, else the compartment's.
+    let candidates: Box<dyn Iterator<Item = &Meta>> = match (vcn, compartment) {
+        (Some(v), _) => Box::new(t.registry.maybe_in_parent(kind, v)),
+        (None, Some(c)) => Box::new(t.registry.in_compartment(kind, c)),
+        (None, None) => Box::new(t.registry.of_kind(kind)),
+    };
+    let mut items: Vec<&Meta> = candidates
         .filter(|m| compartment.is_none_or(|c| m.compartment_id == c))
         .filter(|m| m.matches(p))
-        .filter(|m| vcn.is_none_or(|v| vcn_of(t, &m.id).as_deref() == Some(v)))
+        .filter(|m| vcn.is_none_or(|v| in_vcn(t, m, v, &vcn_of)))
         .collect();
     sort_items(&mut items, p, &["TIMECREATED"], &["DISPLAYNAME"], |m| {
         m.sort_key()
@@ -233,9 +246,7 @@ fn vcn_json(t: &Twin, m: &Meta) -> Value {
     let net = &t.world.network;
     let live = net.vcn_by_ocid(&m.id);
     let blocks: Vec<String> = net
-        .vcns
-        .iter()
-        .find(|x| x.id == m.id)
+        .vcn_record(&m.id)
         .map(|x| x.cidr_blocks.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     v["cidrBlock"] = json!(blocks.first().cloned().unwrap_or_default());
@@ -261,6 +272,9 @@ fn vcn_json(t: &Twin, m: &Meta) -> Value {
 /// API-made objects are named by their OCID in the model; scenario-made ones by
 /// display name. Either way this finds the OCID.
 fn id_of_name(t: &Twin, name: &str) -> String {
+    if t.registry.get(name).is_some() {
+        return name.to_string();
+    }
     let net = &t.world.network;
     net.route_tables
         .iter()
@@ -463,6 +477,7 @@ fn create_defaults(
         ),
     ] {
         register_provisioning(t, &id, kind, compartment, &name, (None, None));
+        t.registry.set_parent(&id, vcn_ocid);
         t.ext
             .get_mut::<CoreState>()
             .extras
@@ -578,7 +593,8 @@ fn dhcp_json(t: &Twin, m: &Meta) -> Value {
     v
 }
 
-fn vcn_of_extra(t: &Twin, id: &str) -> Option<String> {
+/// The `vcnId` kept in a resource's extras, if any.
+pub fn vcn_of_extra(t: &Twin, id: &str) -> Option<String> {
     t.ext
         .get::<CoreState>()
         .and_then(|c| c.extras.get(id))
@@ -747,6 +763,7 @@ async fn create_dhcp(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     let mut extra = json!({"vcnId": b.vcn_id});
     if let Some(n) = b.domain_name_type {
         extra["domainNameType"] = json!(n);

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::core::{
     CoreState, UpdateCommon, apply_common, base_json, check_compartment, check_dns_label,
     default_name, list_kind, merge, parse_cidr, register_provisioning, set_extras, terminate,
-    vcn_id,
+    vcn_id, vcn_of_extra,
 };
 use super::error::ApiError;
 use super::pipeline::Ctx;
@@ -130,7 +130,9 @@ fn extras(t: &Twin, id: &str) -> Value {
 
 fn render(t: &Twin, m: &Meta) -> Value {
     let mut v = base_json(m);
-    merge(&mut v, &extras(t, &m.id));
+    if let Some(e) = t.ext.get::<CoreState>().and_then(|c| c.extras.get(&m.id)) {
+        merge(&mut v, e);
+    }
     v
 }
 
@@ -140,7 +142,7 @@ fn reply(t: &Twin, id: &str, kind: &'static str) -> ApiResult {
 }
 
 fn vcn_of(t: &Twin, id: &str) -> Option<String> {
-    extras(t, id)["vcnId"].as_str().map(str::to_string)
+    vcn_of_extra(t, id)
 }
 
 /// The model name of a route table, security list or gateway given by OCID
@@ -189,6 +191,10 @@ fn model_name<'a>(t: &'a Twin, field: &str, id: &str, vcn: VcnId) -> Result<&'a 
 
 /// The OCID of a model object named `name` (inverse of [`model_name`]).
 fn ocid_of(t: &Twin, name: &str) -> String {
+    if t.registry.get(name).is_some() {
+        // API-made objects are named by their OCID.
+        return name.to_string();
+    }
     let net = &t.world.network;
     net.route_tables
         .iter()
@@ -235,7 +241,7 @@ pub fn subnet_id(t: &Twin, id: &str) -> Result<SubnetId, ApiError> {
 fn subnet_json(t: &Twin, m: &Meta) -> Value {
     let mut v = base_json(m);
     let net = &t.world.network;
-    if let Some(s) = net.subnets.iter().find(|s| s.id == m.id) {
+    if let Some(s) = net.subnet_record(&m.id) {
         let vcn = net.vcn(s.vcn);
         v["vcnId"] = json!(vcn.id);
         v["cidrBlock"] = json!(s.cidr.to_string());
@@ -393,6 +399,7 @@ async fn create_subnet(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     if let Some(l) = b.dns_label {
         t.ext
             .get_mut::<CoreState>()
@@ -431,10 +438,7 @@ async fn list_subnets(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiResult
         false,
         |t, id| {
             let net = &t.world.network;
-            net.subnets
-                .iter()
-                .find(|s| s.id == id)
-                .map(|s| net.vcn(s.vcn).id.clone())
+            net.subnet_record(id).map(|s| net.vcn(s.vcn).id.clone())
         },
         subnet_json,
     )
@@ -619,6 +623,7 @@ fn create_gateway(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     let mut extra = json!({"vcnId": b.vcn_id, "routeTableId": b.route_table_id});
     match kind {
         GatewayKind::Internet => extra["isEnabled"] = json!(b.is_enabled.unwrap_or(true)),
@@ -965,6 +970,7 @@ async fn create_rt(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     set_extras(
         &mut t,
         &id,
@@ -1282,6 +1288,7 @@ async fn create_sl(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     set_extras(
         &mut t,
         &id,
@@ -1383,6 +1390,7 @@ async fn create_nsg(
         &name,
         (b.freeform_tags, b.defined_tags),
     );
+    t.registry.set_parent(&id, &b.vcn_id);
     set_extras(&mut t, &id, json!({"vcnId": b.vcn_id}));
     reply(&t, &id, "networksecuritygroup")
 }
@@ -1688,6 +1696,7 @@ pub fn register_vnic(t: &mut Twin, v: NewVnic<'_>) -> String {
     m.version = 1;
     t.registry.insert(m);
     let pip = t.world.mint.regional("privateip");
+    t.registry.set_parent(&vnic, subnet_ocid);
     t.registry.insert(Meta::new(
         &pip,
         "privateip",
@@ -1696,6 +1705,7 @@ pub fn register_vnic(t: &mut Twin, v: NewVnic<'_>) -> String {
         t.now,
         "AVAILABLE",
     ));
+    t.registry.set_parent(&pip, subnet_ocid);
     let h = fnv1a64(vnic.as_bytes());
     set_extras(
         t,
@@ -1860,6 +1870,7 @@ async fn create_private_ip(
     m.freeform_tags = b.freeform_tags.unwrap_or_default();
     m.defined_tags = b.defined_tags.unwrap_or(json!({}));
     t.registry.insert(m);
+    t.registry.set_parent(&id, &subnet);
     t.ext
         .get_mut::<PrivateIps>()
         .by_id
@@ -1904,9 +1915,12 @@ async fn list_private_ips(State(s): State<Shared>, ctx: Ctx, p: Params) -> ApiRe
     }
     let state = p.one_of("ipState", &["ASSIGNED", "AVAILABLE"])?;
     let lifetime = p.one_of("lifetime", &["EPHEMERAL", "RESERVED"])?;
-    let mut items: Vec<Value> = t
-        .registry
-        .of_kind("privateip")
+    // The subnet's private IPs when it is given (the registry's index).
+    let candidates: Box<dyn Iterator<Item = &Meta>> = match subnet {
+        Some(sb) => Box::new(t.registry.maybe_in_parent("privateip", sb)),
+        None => Box::new(t.registry.of_kind("privateip")),
+    };
+    let mut items: Vec<Value> = candidates
         .filter(|m| m.lifecycle_state != "TERMINATED")
         .map(|m| private_ip_json(&t, m))
         .filter(|v| subnet.is_none_or(|x| v["subnetId"] == x))

@@ -196,29 +196,27 @@ async fn handle(
         Err(_) => return ApiError::too_large(MAX_BODY_BYTES).into_response(),
     };
     let method = parts.method.clone();
-    let path = parts.uri.path().to_string();
-    let target = parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str().to_string())
-        .unwrap_or_else(|| path.clone());
-    let route = matched.map(|m| m.as_str().to_string());
-    let service = service_of(&path);
+    // The URI is cheap to clone (shared bytes); path and target borrow from it.
+    let uri = parts.uri.clone();
+    let path = uri.path();
+    let target = uri.path_and_query().map_or(path, |pq| pq.as_str());
+    let route = matched.as_ref().map(MatchedPath::as_str);
+    let service = service_of(path);
     let mut principal = None;
     if replay.is_none() && service != "control" {
         // AUTH HOOK: the one place requests are authenticated. The body is
         // buffered, the target is the raw path and query as received.
         if let Some(v) = &s.verifier {
-            match v.verify(&method, &target, &parts.headers, &bytes, unix_now()) {
+            match v.verify(&method, target, &parts.headers, &bytes, unix_now()) {
                 Ok(p) => principal = Some(p),
                 Err(why) => return ApiError::not_authenticated(why.to_string()).into_response(),
             }
         }
-        if let Some(resp) = chaos(s, service, &method, route.as_deref().unwrap_or(&path)).await {
+        if let Some(resp) = chaos(s, service, &method, route.unwrap_or(path)).await {
             return resp;
         }
     }
-    let mutating = is_mutating(&method, &path) && route.is_some();
+    let mutating = is_mutating(&method, path) && route.is_some();
     let _turn = if mutating && replay.is_none() {
         Some(s.writes.lock().await)
     } else {
@@ -234,15 +232,22 @@ async fn handle(
         replay: replay.is_some(),
         effective: Arc::new(AtomicU64::new(UNSET)),
     };
+    if !mutating {
+        // Reads need neither retry tokens, if-match nor the journal.
+        parts.extensions.insert(ctx);
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+    }
     let fingerprint = fnv1a64(format!("{method} {target}\n").as_bytes()) ^ fnv1a64(&bytes);
-    if mutating && let Some(tok) = &ctx.retry_token {
+    if let Some(tok) = &ctx.retry_token {
         match cached_reply(s, &ctx, tok, fingerprint) {
             Ok(Some(r)) => return r,
             Ok(None) => {}
             Err(e) => return e.into_response(),
         }
     }
-    if mutating && let Err(e) = check_if_match(s, &ctx, &path) {
+    if let Err(e) = check_if_match(s, &ctx, path) {
         return e.into_response();
     }
     let journal_headers: Vec<(String, String)> = JOURNALED_HEADERS
@@ -254,9 +259,6 @@ async fn handle(
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    if !mutating {
-        return resp;
-    }
     let resp = match &ctx.retry_token {
         Some(tok) if resp.status().is_success() => {
             remember_reply(s, &ctx, tok, fingerprint, resp).await
@@ -267,7 +269,7 @@ async fn handle(
         let entry = Entry {
             at: ctx.effective().as_ms(),
             method: method.to_string(),
-            target,
+            target: target.to_string(),
             headers: journal_headers,
             body: body_text,
         };

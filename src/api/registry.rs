@@ -5,7 +5,7 @@
 //! Semantics (CIDRs, pools, limits, placement) stay in the models; this is what
 //! OCI shows around them and the models have no use for.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -20,8 +20,12 @@ pub struct Meta {
     pub id: String,
     /// Its kind, as its OCID's type part (`vcn`, `subnet`, `compartment`, ...).
     pub kind: &'static str,
-    /// The compartment it lives in.
+    /// The compartment it lives in (never changes: the registry indexes it).
     pub compartment_id: String,
+    /// The resource it belongs to for listing (a subnet's or gateway's VCN, a
+    /// private IP's subnet), set through [`Registry::set_parent`]; `None` when
+    /// none was recorded.
+    parent: Option<String>,
     /// Display name.
     pub display_name: String,
     /// `freeformTags`.
@@ -50,6 +54,7 @@ impl Meta {
             id: id.to_string(),
             kind,
             compartment_id: compartment_id.to_string(),
+            parent: None,
             display_name: display_name.to_string(),
             freeform_tags: FreeformTags::new(),
             defined_tags: Value::Object(Default::default()),
@@ -57,6 +62,11 @@ impl Meta {
             lifecycle_state: state.to_string(),
             version: 1,
         }
+    }
+
+    /// The parent recorded with [`Registry::set_parent`], if any.
+    pub fn parent(&self) -> Option<&str> {
+        self.parent.as_deref()
     }
 
     /// The current etag.
@@ -84,17 +94,66 @@ impl Meta {
     }
 }
 
-/// Every resource's metadata.
+/// Every resource's metadata, with indexes so that a list costs what it
+/// returns, not what the region holds: OCIDs by kind, by kind and compartment,
+/// and by kind and parent. A resource's kind, compartment and parent never
+/// change once recorded, so only [`Registry::insert`] and
+/// [`Registry::set_parent`] touch the indexes ([`Registry::check_indexes`]
+/// recounts them).
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
     entries: BTreeMap<String, Meta>,
+    by_kind: BTreeMap<&'static str, BTreeSet<String>>,
+    by_compartment: BTreeMap<(&'static str, String), BTreeSet<String>>,
+    by_parent: BTreeMap<(&'static str, String), BTreeSet<String>>,
+    /// Per kind, the OCIDs with no parent recorded (a parent filter must
+    /// still look at them).
+    unparented: BTreeMap<&'static str, BTreeSet<String>>,
+}
+
+type Index<K> = BTreeMap<K, BTreeSet<String>>;
+
+fn index_add<K: Ord>(index: &mut Index<K>, key: K, id: &str) {
+    index.entry(key).or_default().insert(id.to_string());
 }
 
 impl Registry {
     /// Adds a resource (replacing none: OCIDs are unique).
     pub fn insert(&mut self, meta: Meta) {
-        let prev = self.entries.insert(meta.id.clone(), meta);
+        let id = meta.id.clone();
+        let kind = meta.kind;
+        index_add(&mut self.by_kind, kind, &id);
+        index_add(
+            &mut self.by_compartment,
+            (kind, meta.compartment_id.clone()),
+            &id,
+        );
+        match &meta.parent {
+            Some(p) => index_add(&mut self.by_parent, (kind, p.clone()), &id),
+            None => index_add(&mut self.unparented, kind, &id),
+        }
+        let prev = self.entries.insert(id, meta);
         assert!(prev.is_none(), "an OCID was minted twice");
+    }
+
+    /// Records the resource `id` belongs to for listing (its VCN, or a private
+    /// IP's subnet). Set once, right after [`Registry::insert`]; a second call
+    /// with another parent, or one for an unknown id, is a bug.
+    pub fn set_parent(&mut self, id: &str, parent: &str) {
+        let m = self
+            .entries
+            .get_mut(id)
+            .expect("set_parent on a registered OCID");
+        match &m.parent {
+            Some(p) => assert_eq!(p, parent, "{id} moved to another parent"),
+            None => {
+                m.parent = Some(parent.to_string());
+                if let Some(set) = self.unparented.get_mut(m.kind) {
+                    set.remove(id);
+                }
+                index_add(&mut self.by_parent, (m.kind, parent.to_string()), id);
+            }
+        }
     }
 
     /// The resource with this OCID, of any kind.
@@ -133,17 +192,41 @@ impl Registry {
         }
     }
 
+    fn resolve<'a>(&'a self, ids: Option<&'a BTreeSet<String>>) -> impl Iterator<Item = &'a Meta> {
+        ids.into_iter()
+            .flatten()
+            .filter_map(|id| self.entries.get(id))
+    }
+
     /// Every resource of `kind`, ordered by OCID.
     pub fn of_kind(&self, kind: &'static str) -> impl Iterator<Item = &Meta> {
-        self.entries.values().filter(move |m| m.kind == kind)
+        self.resolve(self.by_kind.get(kind))
+    }
+
+    /// Every resource of `kind` in `compartment`, ordered by OCID.
+    pub fn in_compartment(
+        &self,
+        kind: &'static str,
+        compartment: &str,
+    ) -> impl Iterator<Item = &Meta> {
+        self.resolve(self.by_compartment.get(&(kind, compartment.to_string())))
+    }
+
+    /// Every resource of `kind` that may belong to `parent`: those recorded
+    /// with that parent, then those with no parent recorded (the caller
+    /// checks those itself). Ordered by OCID within each part.
+    pub fn maybe_in_parent(&self, kind: &'static str, parent: &str) -> impl Iterator<Item = &Meta> {
+        self.resolve(self.by_parent.get(&(kind, parent.to_string())))
+            .chain(self.resolve(self.unparented.get(kind)))
     }
 
     /// Live resources in `compartment` (neither TERMINATED nor DELETED), for
     /// the check that a compartment is empty before it is deleted.
     pub fn live_in_compartment(&self, compartment: &str) -> usize {
-        self.entries
-            .values()
-            .filter(|m| m.compartment_id == compartment && m.kind != "compartment")
+        self.by_compartment
+            .iter()
+            .filter(|((kind, c), _)| c == compartment && *kind != "compartment")
+            .flat_map(|(_, ids)| self.resolve(Some(ids)))
             .filter(|m| !matches!(m.lifecycle_state.as_str(), "TERMINATED" | "DELETED"))
             .count()
     }
@@ -151,5 +234,84 @@ impl Registry {
     /// The etag of the resource, if it is known.
     pub fn etag(&self, id: &str) -> Option<String> {
         self.entries.get(id).map(Meta::etag)
+    }
+
+    /// Recounts every index from the entries and compares: `Err` names the
+    /// first index that disagrees (for tests; cost proportional to the registry).
+    pub fn check_indexes(&self) -> Result<(), String> {
+        let mut fresh = Registry::default();
+        for m in self.entries.values() {
+            fresh.insert(m.clone());
+        }
+        let same = |what: &str, ok: bool| {
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the registry's index {what} differs from a recount"
+                ))
+            }
+        };
+        let non_empty = |i: &Index<&'static str>| -> Index<&'static str> {
+            i.iter()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(k, s)| (*k, s.clone()))
+                .collect()
+        };
+        same("by kind", fresh.by_kind == self.by_kind)?;
+        same(
+            "by compartment",
+            fresh.by_compartment == self.by_compartment,
+        )?;
+        same("by parent", fresh.by_parent == self.by_parent)?;
+        same(
+            "of unparented",
+            non_empty(&fresh.unparented) == non_empty(&self.unparented),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: &str, kind: &'static str, compartment: &str) -> Meta {
+        Meta::new(id, kind, compartment, id, SimTime::ZERO, "AVAILABLE")
+    }
+
+    #[test]
+    fn lists_by_index_see_only_their_part_and_the_indexes_recount() {
+        let mut r = Registry::default();
+        for i in 0..6 {
+            r.insert(meta(
+                &format!("s{i}"),
+                "subnet",
+                if i < 3 { "c1" } else { "c2" },
+            ));
+            r.set_parent(&format!("s{i}"), if i % 2 == 0 { "v1" } else { "v2" });
+        }
+        r.insert(meta("s9", "subnet", "c1"));
+        r.insert(meta("v1", "vcn", "c1"));
+        let ids = |it: Box<dyn Iterator<Item = &Meta> + '_>| -> Vec<String> {
+            it.map(|m| m.id.clone()).collect()
+        };
+        assert_eq!(ids(Box::new(r.of_kind("subnet"))).len(), 7);
+        assert_eq!(
+            ids(Box::new(r.in_compartment("subnet", "c1"))),
+            ["s0", "s1", "s2", "s9"]
+        );
+        // The unparented one is offered to the caller's own check.
+        assert_eq!(
+            ids(Box::new(r.maybe_in_parent("subnet", "v1"))),
+            ["s0", "s2", "s4", "s9"]
+        );
+        // Four subnets and the VCN.
+        assert_eq!(r.live_in_compartment("c1"), 5);
+        r.set_state("s0", "TERMINATED");
+        assert_eq!(r.live_in_compartment("c1"), 4);
+        r.check_indexes().unwrap();
+        // A parent recorded behind the index's back is caught by the recount.
+        r.entries.get_mut("s9").unwrap().parent = Some("v1".into());
+        assert!(r.check_indexes().is_err());
     }
 }

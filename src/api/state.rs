@@ -245,6 +245,7 @@ impl Twin {
                 "AVAILABLE",
             ));
         }
+        let mut parents = Vec::new();
         for s in &net.subnets {
             metas.push(Meta::new(
                 &s.id,
@@ -254,6 +255,7 @@ impl Twin {
                 SimTime::ZERO,
                 "AVAILABLE",
             ));
+            parents.push((s.id.clone(), net.vcn(s.vcn).id.clone()));
         }
         for g in &net.gateways {
             let kind = match g.kind {
@@ -302,6 +304,9 @@ impl Twin {
         }
         for m in metas {
             self.registry.insert(m);
+        }
+        for (id, vcn) in parents {
+            self.registry.set_parent(&id, &vcn);
         }
     }
 

@@ -328,7 +328,8 @@ pub struct Network {
     pub nsgs: Vec<Nsg>,
     vcn_by_name: BTreeMap<String, VcnId>,
     subnet_by_name: BTreeMap<String, SubnetId>,
-    /// VCN and subnet indexes by OCID (the two never share an OCID).
+    /// VCN and subnet indexes by OCID (the two never share an OCID), deleted
+    /// ones included (the `*_by_ocid` lookups skip those).
     by_ocid: BTreeMap<String, u32>,
     /// DHCP options.
     pub dhcp_options: Vec<DhcpOptions>,
@@ -714,6 +715,19 @@ impl Network {
         (s.id == ocid && !s.deleted).then_some(SubnetId(i))
     }
 
+    /// The subnet with this OCID, deleted or not (a TERMINATED subnet is
+    /// still shown by the API for a while).
+    pub fn subnet_record(&self, ocid: &str) -> Option<&Subnet> {
+        let i = *self.by_ocid.get(ocid)?;
+        self.subnets.get(i as usize).filter(|s| s.id == ocid)
+    }
+
+    /// The VCN with this OCID, deleted or not.
+    pub fn vcn_record(&self, ocid: &str) -> Option<&Vcn> {
+        let i = *self.by_ocid.get(ocid)?;
+        self.vcns.get(i as usize).filter(|v| v.id == ocid)
+    }
+
     /// The VCN with index `id`.
     pub fn vcn(&self, id: VcnId) -> &Vcn {
         &self.vcns[id.0 as usize]
@@ -804,14 +818,13 @@ impl Network {
                 by: format!("it still contains {}", left.join(", ")),
             });
         }
-        let (name, id) = (v.name.clone(), v.id.clone());
+        let name = v.name.clone();
         self.route_tables.retain(|r| r.vcn != vcn);
         self.security_lists.retain(|r| r.vcn != vcn);
         self.dhcp_options.retain(|r| r.vcn != vcn);
         self.defaults.remove(&vcn);
         self.vcns[vcn.0 as usize].deleted = true;
         self.vcn_by_name.remove(&name);
-        self.by_ocid.remove(&id);
         Ok(())
     }
 
@@ -826,13 +839,12 @@ impl Network {
                 by: format!("{used} address(es) are still allocated in it"),
             });
         }
-        let (name, id, vcn) = (s.name.clone(), s.id.clone(), s.vcn);
+        let (name, vcn) = (s.name.clone(), s.vcn);
         self.subnets[subnet.0 as usize].deleted = true;
         self.vcns[vcn.0 as usize].subnets.retain(|x| *x != subnet);
         if self.subnet_by_name.get(&name) == Some(&subnet) {
             self.subnet_by_name.remove(&name);
         }
-        self.by_ocid.remove(&id);
         Ok(())
     }
 
