@@ -276,8 +276,21 @@ async fn init_scenario_network_objects_render_like_api_made_ones() {
     assert_eq!(names(&igws), ["igw"]);
     assert_eq!(names(&nats), ["nat"]);
     assert_eq!(names(&sgws), ["sgw"]);
-    assert_eq!(names(&rts), ["private-rt", "public-rt"]);
-    assert_eq!(names(&sls), ["api-sl", "db-sl", "lb-sl", "pods-sl"]);
+    // With the VCN's defaults, as OCI makes them with every VCN.
+    assert_eq!(
+        names(&rts),
+        ["Default Route Table for oke-vcn", "private-rt", "public-rt"]
+    );
+    assert_eq!(
+        names(&sls),
+        [
+            "Default Security List for oke-vcn",
+            "api-sl",
+            "db-sl",
+            "lb-sl",
+            "pods-sl"
+        ]
+    );
     assert_eq!(names(&nsgs), ["app-pods", "mysql"]);
     for x in [&igws, &nats, &sgws, &rts, &sls, &nsgs] {
         for o in x.as_array().unwrap() {
@@ -401,4 +414,63 @@ async fn init_scenario_network_objects_render_like_api_made_ones() {
     c.post("/_ocisim/reset", &json!({})).await;
     assert_eq!(list("routeTables").await, rts);
     assert_eq!(list("networkSecurityGroups").await, nsgs);
+}
+
+#[tokio::test]
+async fn init_scenario_vcns_get_oci_defaults_and_subnets_a_route_table() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/hpa-spike.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let c = TestClient::new(Boot {
+        seed: 42,
+        init: Some((path.to_string(), text)),
+        ..Boot::default()
+    })
+    .await;
+    let t = c.tenancy();
+    let vcn = c
+        .get(&format!("/20160918/vcns?compartmentId={t}"))
+        .await
+        .body[0]
+        .clone();
+    let id = vcn["id"].as_str().unwrap();
+    let name = vcn["displayName"].as_str().unwrap();
+    let rt = c
+        .get(&format!(
+            "/20160918/routeTables/{}",
+            vcn["defaultRouteTableId"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(rt.status, StatusCode::OK, "{:?}", rt.body);
+    assert_eq!(
+        rt.body["displayName"],
+        format!("Default Route Table for {name}")
+    );
+    assert_eq!(rt.body["lifecycleState"], "AVAILABLE");
+    assert_eq!(rt.body["vcnId"], id);
+    assert_eq!(rt.body["routeRules"], json!([]));
+    let sl = c
+        .get(&format!(
+            "/20160918/securityLists/{}",
+            vcn["defaultSecurityListId"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(sl.status, StatusCode::OK, "{:?}", sl.body);
+    assert_eq!(sl.body["vcnId"], id);
+    let dhcp = c
+        .get(&format!(
+            "/20160918/dhcps/{}",
+            vcn["defaultDhcpOptionsId"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(dhcp.status, StatusCode::OK, "{:?}", dhcp.body);
+    // hpa-spike's subnets name no route table: they get the default one.
+    let subnets = c
+        .get(&format!("/20160918/subnets?compartmentId={t}&vcnId={id}"))
+        .await
+        .body;
+    assert!(!subnets.as_array().unwrap().is_empty());
+    for s in subnets.as_array().unwrap() {
+        assert_eq!(s["routeTableId"], vcn["defaultRouteTableId"], "{s}");
+        assert_eq!(s["dhcpOptionsId"], vcn["defaultDhcpOptionsId"], "{s}");
+    }
 }

@@ -310,6 +310,7 @@ impl Twin {
             self.registry.set_parent(&id, &vcn);
         }
         super::core_net::register_scenario_extras(self);
+        super::core::register_scenario_defaults(self);
     }
 
     /// The state of a just-built twin, to start fresh ones from.
