@@ -357,6 +357,7 @@ async fn create_vcn(
         &name,
         &b.compartment_id,
         b.dns_label.as_deref(),
+        true,
     );
     let m = t.registry.get_kind(&id, "vcn")?;
     Ok(Reply::json(&vcn_json(&t, m)).etag(&m.etag()))
@@ -408,7 +409,44 @@ fn default_security_rules(vcn_cidr: &str) -> (Vec<Value>, Vec<SecurityRule>) {
     (wire, model)
 }
 
-/// Creates a VCN's default route table, security list and DHCP options.
+/// Gives every VCN a scenario made the default route table, security list and
+/// DHCP options OCI creates with a VCN (oci-api.md §5.2 notes), AVAILABLE,
+/// in the VCN's compartment. The twin calls it once, at start.
+pub fn register_scenario_defaults(t: &mut Twin) {
+    let vcns: Vec<(VcnId, String, String)> = (0..t.world.network.vcns.len())
+        .map(|i| VcnId(i as u32))
+        .filter(|v| t.world.network.defaults(*v).is_none())
+        .map(|v| {
+            let x = t.world.network.vcn(v);
+            (v, x.id.clone(), x.name.clone())
+        })
+        .collect();
+    for (vid, ocid, name) in vcns {
+        let Some(compartment) = t.registry.get(&ocid).map(|m| m.compartment_id.clone()) else {
+            continue;
+        };
+        let dns = t
+            .ext
+            .get::<CoreState>()
+            .and_then(|c| c.dns_labels.get(&ocid))
+            .cloned();
+        create_defaults(t, vid, &ocid, &name, &compartment, dns.as_deref(), false);
+        // OCI gives a subnet made without a route table the VCN's default one
+        // (empty: no routes beyond the VCN, as before).
+        let net = &mut t.world.network;
+        let rt = net.defaults(vid).map(|d| d.route_table.clone());
+        let bare: Vec<_> = net.vcn(vid).subnets.clone();
+        for sid in bare {
+            if net.subnet(sid).route_table.is_none() {
+                net.update_subnet(sid, rt.clone(), None)
+                    .expect("a route table change alone is always valid");
+            }
+        }
+    }
+}
+
+/// Creates a VCN's default route table, security list and DHCP options:
+/// PROVISIONING like the VCN when `provisioning`, else AVAILABLE at once.
 fn create_defaults(
     t: &mut Twin,
     vid: VcnId,
@@ -416,6 +454,7 @@ fn create_defaults(
     vcn_name: &str,
     compartment: &str,
     dns_label: Option<&str>,
+    provisioning: bool,
 ) {
     let rt = t.world.mint.regional("routetable");
     let sl = t.world.mint.regional("securitylist");
@@ -476,7 +515,12 @@ fn create_defaults(
             format!("Default DHCP Options for {vcn_name}"),
         ),
     ] {
-        register_provisioning(t, &id, kind, compartment, &name, (None, None));
+        if provisioning {
+            register_provisioning(t, &id, kind, compartment, &name, (None, None));
+        } else {
+            let m = Meta::new(&id, kind, compartment, &name, t.now, "AVAILABLE");
+            t.registry.insert(m);
+        }
         t.registry.set_parent(&id, vcn_ocid);
         t.ext
             .get_mut::<CoreState>()

@@ -624,22 +624,50 @@ fn create_gateway(
         (b.freeform_tags, b.defined_tags),
     );
     t.registry.set_parent(&id, &b.vcn_id);
-    let mut extra = json!({"vcnId": b.vcn_id, "routeTableId": b.route_table_id});
-    match kind {
-        GatewayKind::Internet => extra["isEnabled"] = json!(b.is_enabled.unwrap_or(true)),
-        GatewayKind::Nat => {
-            let h = fnv1a64(id.as_bytes());
-            extra["blockTraffic"] = json!(b.block_traffic.unwrap_or(false));
-            extra["natIp"] = json!(format!("129.80.{}.{}", (h >> 8) & 0xff, (h & 0xfe) | 1));
-            extra["publicIpId"] = json!(b.public_ip_id);
-        }
-        GatewayKind::Service => {
-            extra["blockTraffic"] = json!(b.block_traffic.unwrap_or(false));
-            extra["services"] = json!(services.unwrap_or_default());
-        }
-    }
+    let extra = gateway_extras(
+        &id,
+        kind,
+        &b.vcn_id,
+        GatewayFields {
+            route_table_id: b.route_table_id,
+            is_enabled: b.is_enabled.unwrap_or(true),
+            block_traffic: b.block_traffic.unwrap_or(false),
+            public_ip_id: b.public_ip_id,
+            services: services.unwrap_or_default(),
+        },
+    );
     set_extras(t, &id, extra);
     reply(t, &id, type_name)
+}
+
+/// What a gateway's reply shows beyond the model, as sent or defaulted.
+struct GatewayFields {
+    route_table_id: Option<String>,
+    is_enabled: bool,
+    block_traffic: bool,
+    public_ip_id: Option<String>,
+    services: Vec<Value>,
+}
+
+/// The wire extras of gateway `id` of `kind`: the fields its kind's reply
+/// carries (InternetGateway `isEnabled`, NatGateway `natIp`/`blockTraffic`,
+/// ServiceGateway `services`/`blockTraffic`).
+fn gateway_extras(id: &str, kind: GatewayKind, vcn_id: &str, f: GatewayFields) -> Value {
+    let mut extra = json!({"vcnId": vcn_id, "routeTableId": f.route_table_id});
+    match kind {
+        GatewayKind::Internet => extra["isEnabled"] = json!(f.is_enabled),
+        GatewayKind::Nat => {
+            let h = fnv1a64(id.as_bytes());
+            extra["blockTraffic"] = json!(f.block_traffic);
+            extra["natIp"] = json!(format!("129.80.{}.{}", (h >> 8) & 0xff, (h & 0xfe) | 1));
+            extra["publicIpId"] = json!(f.public_ip_id);
+        }
+        GatewayKind::Service => {
+            extra["blockTraffic"] = json!(f.block_traffic);
+            extra["services"] = json!(f.services);
+        }
+    }
+    extra
 }
 
 async fn create_igw(
@@ -1489,10 +1517,11 @@ async fn add_nsg_rules(
             ));
         }
         let n = all.len() + i;
-        let h = fnv1a64(
-            format!("{id}#{n}#{}", t.registry.get(&id).map_or(0, |m| m.version)).as_bytes(),
-        );
-        r.id = Some(format!("{:06X}", h & 0xFF_FFFF));
+        r.id = Some(nsg_rule_id(
+            &id,
+            n,
+            t.registry.get(&id).map_or(0, |m| m.version),
+        ));
         r.is_valid = Some(true);
         r.time_created = Some(now.clone());
     }
@@ -1502,6 +1531,12 @@ async fn add_nsg_rules(
     let ids: Vec<Option<String>> = added.iter().map(|r| r.id.clone()).collect();
     let out: Vec<&WireRule> = all.iter().filter(|r| ids.contains(&r.id)).collect();
     Ok(Reply::json(&json!({"securityRules": out})))
+}
+
+/// The id of an NSG's `n`th rule, added at registry version `version`.
+fn nsg_rule_id(nsg: &str, n: usize, version: u64) -> String {
+    let h = fnv1a64(format!("{nsg}#{n}#{version}").as_bytes());
+    format!("{:06X}", h & 0xFF_FFFF)
 }
 
 async fn update_nsg_rules(
@@ -1600,6 +1635,199 @@ async fn list_nsg_rules(
     }
     let (page, next) = paginate(rules, &p)?;
     Ok(Reply::page(&page, next))
+}
+
+// ---------------------------------------------------------------- scenario objects
+
+/// A model protocol (`tcp`, `udp`, `icmp`, `all` or a number) as the wire's
+/// IANA number string.
+fn wire_protocol(p: &str) -> String {
+    match p {
+        "tcp" => "6".into(),
+        "udp" => "17".into(),
+        "icmp" => "1".into(),
+        other => other.into(),
+    }
+}
+
+/// A model peer of VCN `vcn` as the wire's (peer, type): a CIDR, an NSG (by
+/// model name, shown by OCID) or else a service cidrBlock label.
+fn wire_peer(t: &Twin, vcn: VcnId, peer: &str) -> (String, DestType) {
+    if peer.parse::<crate::model::cidr::Ipv4Cidr>().is_ok() {
+        return (peer.to_string(), DestType::CidrBlock);
+    }
+    match t
+        .world
+        .network
+        .nsgs
+        .iter()
+        .find(|n| n.vcn == vcn && n.name == peer)
+    {
+        Some(n) => (n.id.clone(), DestType::NetworkSecurityGroup),
+        None => (peer.to_string(), DestType::ServiceCidrBlock),
+    }
+}
+
+/// A model security rule of VCN `vcn` in the wire shape the create handlers
+/// store (after [`check_rule`]): NSG rules keep their `direction`, security
+/// list rules do not.
+fn wire_rule(t: &Twin, vcn: VcnId, r: &SecurityRule, keep_direction: bool) -> WireRule {
+    let (peer, ptype) = wire_peer(t, vcn, &r.peer);
+    let protocol = wire_protocol(&r.protocol);
+    let ports = r.ports.map(|(min, max)| PortOptions {
+        destination_port_range: Some(PortRange {
+            min: i64::from(min),
+            max: i64::from(max),
+        }),
+        source_port_range: None,
+    });
+    let (ingress, direction) = match r.direction {
+        Direction::Ingress => (true, WireDirection::Ingress),
+        Direction::Egress => (false, WireDirection::Egress),
+    };
+    WireRule {
+        id: None,
+        direction: keep_direction.then_some(direction),
+        source: ingress.then(|| peer.clone()),
+        source_type: ingress.then_some(ptype),
+        destination: (!ingress).then(|| peer.clone()),
+        destination_type: (!ingress).then_some(ptype),
+        is_stateless: Some(r.stateless),
+        tcp_options: ports.clone().filter(|_| protocol == "6"),
+        udp_options: ports.filter(|_| protocol == "17"),
+        icmp_options: None,
+        description: None,
+        is_valid: None,
+        time_created: None,
+        protocol,
+    }
+}
+
+/// A model route rule of VCN `vcn` in the wire shape [`route_rules`] stores.
+fn wire_route_rule(t: &Twin, vcn: VcnId, r: &RouteRule) -> WireRouteRule {
+    let target = t
+        .world
+        .network
+        .gateways
+        .iter()
+        .find(|g| g.vcn == vcn && g.name == r.target)
+        .map_or_else(|| r.target.clone(), |g| g.id.clone());
+    let dtype = if r
+        .destination
+        .parse::<crate::model::cidr::Ipv4Cidr>()
+        .is_ok()
+    {
+        DestType::CidrBlock
+    } else {
+        DestType::ServiceCidrBlock
+    };
+    WireRouteRule {
+        network_entity_id: target,
+        destination: Some(r.destination.clone()),
+        destination_type: Some(dtype),
+        cidr_block: None,
+        description: None,
+        route_type: None,
+    }
+}
+
+/// The services a scenario's service gateway serves: those its VCN's route
+/// rules send to it, else all of the region's (an assumption: scenario files
+/// do not list a service gateway's services).
+fn scenario_gateway_services(t: &Twin, vcn: VcnId, name: &str) -> Vec<Value> {
+    let all = services(t);
+    let routed: Vec<&str> = t
+        .world
+        .network
+        .route_tables
+        .iter()
+        .filter(|r| r.vcn == vcn)
+        .flat_map(|r| &r.rules)
+        .filter(|r| r.target == name)
+        .map(|r| r.destination.as_str())
+        .collect();
+    let mut chosen: Vec<&(String, String, String, String)> = all
+        .iter()
+        .filter(|s| routed.contains(&s.2.as_str()))
+        .collect();
+    if chosen.is_empty() {
+        chosen = all.iter().take(1).collect();
+    }
+    chosen
+        .into_iter()
+        .map(|x| json!({"serviceId": x.0, "serviceName": x.1}))
+        .collect()
+}
+
+/// Gives the gateways, route tables, security lists and NSGs a scenario made
+/// the parent VCN and wire extras their create handlers would have stored, so
+/// that they list by `vcnId` and render in full. Their metadata is registered.
+pub fn register_scenario_extras(t: &mut Twin) {
+    let net = &t.world.network;
+    let mut extras: Vec<(String, String, Value)> = Vec::new();
+    for g in &net.gateways {
+        let vcn_id = net.vcn(g.vcn).id.clone();
+        let fields = GatewayFields {
+            route_table_id: None,
+            is_enabled: true,
+            block_traffic: false,
+            public_ip_id: None,
+            services: match g.kind {
+                GatewayKind::Service => scenario_gateway_services(t, g.vcn, &g.name),
+                _ => vec![],
+            },
+        };
+        let e = gateway_extras(&g.id, g.kind, &vcn_id, fields);
+        extras.push((g.id.clone(), vcn_id, e));
+    }
+    for r in &net.route_tables {
+        let vcn_id = net.vcn(r.vcn).id.clone();
+        let rules: Vec<WireRouteRule> = r
+            .rules
+            .iter()
+            .map(|x| wire_route_rule(t, r.vcn, x))
+            .collect();
+        let e = json!({"vcnId": vcn_id, "routeRules": rules});
+        extras.push((r.id.clone(), vcn_id, e));
+    }
+    for l in &net.security_lists {
+        let vcn_id = net.vcn(l.vcn).id.clone();
+        let of = |d: Direction| -> Vec<WireRule> {
+            l.rules
+                .iter()
+                .filter(|x| x.direction == d)
+                .map(|x| wire_rule(t, l.vcn, x, false))
+                .collect()
+        };
+        let e = json!({
+            "vcnId": vcn_id,
+            "ingressSecurityRules": of(Direction::Ingress),
+            "egressSecurityRules": of(Direction::Egress),
+        });
+        extras.push((l.id.clone(), vcn_id, e));
+    }
+    let created = rfc3339(crate::kernel::SimTime::ZERO);
+    for n in &net.nsgs {
+        let vcn_id = net.vcn(n.vcn).id.clone();
+        let version = t.registry.get(&n.id).map_or(0, |m| m.version);
+        let rules: Vec<WireRule> = n
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, x)| WireRule {
+                id: Some(nsg_rule_id(&n.id, i, version)),
+                is_valid: Some(true),
+                time_created: Some(created.clone()),
+                ..wire_rule(t, n.vcn, x, true)
+            })
+            .collect();
+        let e = json!({"vcnId": vcn_id, "securityRules": rules});
+        extras.push((n.id.clone(), vcn_id, e));
+    }
+    for (id, vcn_id, e) in extras {
+        t.registry.set_parent(&id, &vcn_id);
+        set_extras(t, &id, e);
+    }
 }
 
 // ---------------------------------------------------------------- private IPs and VNICs

@@ -170,6 +170,7 @@ pub struct Initial {
     identity: Identity,
     registry: Registry,
     durations: Durations,
+    core: Option<super::core::CoreState>,
 }
 
 struct Quiet;
@@ -308,6 +309,8 @@ impl Twin {
         for (id, vcn) in parents {
             self.registry.set_parent(&id, &vcn);
         }
+        super::core_net::register_scenario_extras(self);
+        super::core::register_scenario_defaults(self);
     }
 
     /// The state of a just-built twin, to start fresh ones from.
@@ -321,18 +324,23 @@ impl Twin {
             identity: self.identity.clone(),
             registry: self.registry.clone(),
             durations: self.durations.clone(),
+            core: self.ext.get::<super::core::CoreState>().cloned(),
         }
     }
 
     /// A twin at its initial state.
     pub fn from_initial(i: Initial) -> Twin {
+        let mut ext = Extensions::default();
+        if let Some(c) = i.core {
+            *ext.get_mut::<super::core::CoreState>() = c;
+        }
         Twin {
             world: i.world,
             identity: i.identity,
             registry: i.registry,
             work_requests: WorkRequests::default(),
             durations: i.durations,
-            ext: Extensions::default(),
+            ext,
             now: SimTime::ZERO,
             retry_tokens: BTreeMap::new(),
             timers: BTreeMap::new(),
