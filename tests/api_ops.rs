@@ -1039,3 +1039,247 @@ async fn mysql_custom_configurations_and_db_systems_using_them() {
         StatusCode::CONFLICT,
     );
 }
+
+// ------------------------------------------------ endpoint config, NSG checks
+
+async fn api_nsg(c: &TestClient, vcn_id: &str, name: &str) -> String {
+    let r = c
+        .post(
+            "/20160918/networkSecurityGroups",
+            &json!({"compartmentId": c.tenancy(), "vcnId": vcn_id, "displayName": name}),
+        )
+        .await;
+    ok(&r, StatusCode::OK);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn cluster_endpoint_config_update_applies_nsgs_and_public_ip_when_done() {
+    let c = client().await;
+    let nsg = api_nsg(&c, &vcn(&c), "api").await;
+    let cluster = api_cluster(&c).await;
+    let path = format!("/20180222/clusters/{cluster}/actions/updateEndpointConfig");
+    // An NSG that does not exist is named by its element; nothing changes.
+    let bad = c
+        .post(
+            &path,
+            &json!({"nsgIds": ["ocid1.networksecuritygroup.oc1..nope"]}),
+        )
+        .await;
+    ok(&bad, StatusCode::BAD_REQUEST);
+    assert!(bad.message().contains("nsgIds[0]"), "{}", bad.message());
+    let g = c.get(&format!("/20180222/clusters/{cluster}")).await.body;
+    assert_eq!(g["lifecycleState"], "ACTIVE");
+    assert_eq!(g["endpointConfig"]["nsgIds"], json!([]));
+    assert!(g["endpoints"].get("publicEndpoint").is_none());
+    // Accepted: UPDATING with a work request; applied when it completes.
+    let r = c
+        .post(&path, &json!({"nsgIds": [nsg], "isPublicIpEnabled": true}))
+        .await;
+    ok(&r, StatusCode::ACCEPTED);
+    let wr = r.header("opc-work-request-id").unwrap().to_string();
+    let g = c.get(&format!("/20180222/clusters/{cluster}")).await.body;
+    assert_eq!(g["lifecycleState"], "UPDATING");
+    assert_eq!(g["endpointConfig"]["nsgIds"], json!([]));
+    // A second update while UPDATING is a conflict.
+    ok(&c.post(&path, &json!({})).await, StatusCode::CONFLICT);
+    c.advance("10m").await;
+    let w = c.get(&format!("/20180222/workRequests/{wr}")).await.body;
+    assert_eq!(w["status"], "SUCCEEDED");
+    assert_eq!(w["operationType"], "CLUSTER_UPDATE");
+    let g = c.get(&format!("/20180222/clusters/{cluster}")).await.body;
+    assert_eq!(g["lifecycleState"], "ACTIVE");
+    assert_eq!(g["endpointConfig"]["nsgIds"], json!([nsg]));
+    assert_eq!(g["endpointConfig"]["isPublicIpEnabled"], true);
+    assert!(g["endpoints"]["publicEndpoint"].is_string());
+}
+
+#[tokio::test]
+async fn cluster_endpoint_config_update_needs_a_public_subnet_for_a_public_ip() {
+    let c = client().await;
+    let mut body = cluster_body(&c, "private");
+    body["endpointConfig"]["subnetId"] = json!(subnet(&c, "nodes"));
+    let r = c.post("/20180222/clusters", &body).await;
+    ok(&r, StatusCode::ACCEPTED);
+    c.advance("10m").await;
+    let wr = r.header("opc-work-request-id").unwrap().to_string();
+    let w = c.get(&format!("/20180222/workRequests/{wr}")).await.body;
+    let cluster = w["resources"][0]["identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/20180222/clusters/{cluster}/actions/updateEndpointConfig");
+    let r = c.post(&path, &json!({"isPublicIpEnabled": true})).await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().starts_with("isPublicIpEnabled"),
+        "{}",
+        r.message()
+    );
+    // A cluster without a VCN-native endpoint has no endpoint to update.
+    let mut body = cluster_body(&c, "legacy");
+    body.as_object_mut().unwrap().remove("endpointConfig");
+    let r = c.post("/20180222/clusters", &body).await;
+    ok(&r, StatusCode::ACCEPTED);
+    c.advance("10m").await;
+    let wr = r.header("opc-work-request-id").unwrap().to_string();
+    let w = c.get(&format!("/20180222/workRequests/{wr}")).await.body;
+    let legacy = w["resources"][0]["identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = c
+        .post(
+            &format!("/20180222/clusters/{legacy}/actions/updateEndpointConfig"),
+            &json!({"nsgIds": []}),
+        )
+        .await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().contains("no VCN-native endpoint"),
+        "{}",
+        r.message()
+    );
+}
+
+#[tokio::test]
+async fn nsg_ids_must_exist_be_in_the_vcn_and_number_at_most_five() {
+    let c = client().await;
+    let other = c
+        .post(
+            "/20160918/vcns",
+            &json!({"compartmentId": c.tenancy(), "cidrBlock": "10.9.0.0/16", "displayName": "other"}),
+        )
+        .await;
+    ok(&other, StatusCode::OK);
+    let foreign = api_nsg(&c, other.body["id"].as_str().unwrap(), "far").await;
+    let lb = |nsgs: Value| {
+        json!({"compartmentId": c.tenancy(), "displayName": "lb", "shapeName": "flexible",
+               "shapeDetails": {"minimumBandwidthInMbps": 10, "maximumBandwidthInMbps": 100},
+               "subnetIds": [subnet(&c, "lb")], "networkSecurityGroupIds": nsgs})
+    };
+    let r = c
+        .post("/20170115/loadBalancers", &lb(json!([foreign])))
+        .await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().starts_with("networkSecurityGroupIds[0]") && r.message().contains("not in"),
+        "{}",
+        r.message()
+    );
+    let mut six = Vec::new();
+    for i in 0..6 {
+        six.push(api_nsg(&c, &vcn(&c), &format!("n{i}")).await);
+    }
+    let r = c.post("/20170115/loadBalancers", &lb(json!(six))).await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(r.message().contains("at most 5"), "{}", r.message());
+    let r = c
+        .post("/20170115/loadBalancers", &lb(json!([six[0], six[0]])))
+        .await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().starts_with("networkSecurityGroupIds[1]"),
+        "{}",
+        r.message()
+    );
+    // Nothing was created by the refused requests.
+    let l = c
+        .get(&format!(
+            "/20170115/loadBalancers?compartmentId={}",
+            c.tenancy()
+        ))
+        .await;
+    assert_eq!(l.body, json!([]));
+    // The same check guards MySQL and the OKE pools.
+    let r = c
+        .post(
+            "/20190415/dbSystems",
+            &json!({"compartmentId": c.tenancy(), "shapeName": "MySQL.2", "subnetId": subnet(&c, "db"),
+                    "adminUsername": "admin", "adminPassword": "Sup3r-secret!",
+                    "nsgIds": ["ocid1.networksecuritygroup.oc1..gone"]}),
+        )
+        .await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(r.message().starts_with("nsgIds[0]"), "{}", r.message());
+    let cluster = api_cluster(&c).await;
+    let r = c
+        .post(
+            "/20180222/virtualNodePools",
+            &json!({"compartmentId": c.tenancy(), "clusterId": cluster, "displayName": "p", "size": 1,
+                    "placementConfigurations": [{"availabilityDomain": ad1(&c).await,
+                        "faultDomain": ["FAULT-DOMAIN-1"], "subnetId": subnet(&c, "nodes")}],
+                    "podConfiguration": {"subnetId": subnet(&c, "pods"), "shape": "Pod.Standard.E4.Flex",
+                        "nsgIds": [foreign]}}),
+        )
+        .await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().starts_with("podConfiguration.nsgIds[0]"),
+        "{}",
+        r.message()
+    );
+}
+
+#[tokio::test]
+async fn pool_update_takes_nsgs_and_pod_subnet_but_not_a_new_pod_shape() {
+    let c = client().await;
+    let nsg = api_nsg(&c, &vcn(&c), "pods").await;
+    let cluster = api_cluster(&c).await;
+    let pool = api_pool(&c, &cluster, 1, json!({})).await;
+    let path = format!("/20180222/virtualNodePools/{pool}");
+    let pc = |shape: &str, sub: &str| json!({"podConfiguration": {"subnetId": subnet(&c, sub), "shape": shape, "nsgIds": [nsg]}});
+    let r = c.put(&path, &pc("Pod.Standard.E3.Flex", "pods")).await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().contains("cannot be updated in place"),
+        "{}",
+        r.message()
+    );
+    // A public subnet cannot hold pods.
+    let r = c.put(&path, &pc("Pod.Standard.E4.Flex", "lb")).await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().starts_with("podConfiguration.subnetId"),
+        "{}",
+        r.message()
+    );
+    let mut body = pc("Pod.Standard.E4.Flex", "db");
+    body["nsgIds"] = json!([nsg]);
+    let r = c.put(&path, &body).await;
+    ok(&r, StatusCode::ACCEPTED);
+    c.advance("10m").await;
+    let g = c.get(&path).await.body;
+    assert_eq!(g["lifecycleState"], "ACTIVE");
+    assert_eq!(g["nsgIds"], json!([nsg]));
+    assert_eq!(g["podConfiguration"]["nsgIds"], json!([nsg]));
+    assert_eq!(g["podConfiguration"]["shape"], "Pod.Standard.E4.Flex");
+    assert_eq!(g["podConfiguration"]["subnetId"], subnet(&c, "db"));
+    // The model pool takes the new pod subnet (for the nodes it makes next).
+    let t = c.state.lock_raw();
+    let names: Vec<&str> = t
+        .world
+        .oke
+        .pools
+        .iter()
+        .map(|p| t.world.network.subnet(p.pod_subnet).name.as_str())
+        .collect();
+    assert_eq!(names, ["pods", "db"], "the seed pool keeps its subnet");
+}
+
+#[tokio::test]
+async fn cancel_secret_rotation_is_an_operation_not_a_missing_route() {
+    let c = client().await;
+    let r = c
+        .post(
+            "/20180608/secrets/ocid1.vaultsecret.oc1..nope/actions/cancelRotation",
+            &json!({}),
+        )
+        .await;
+    ok(&r, StatusCode::NOT_FOUND);
+    assert!(
+        !r.message().contains("no operation answers"),
+        "{}",
+        r.message()
+    );
+}

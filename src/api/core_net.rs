@@ -1882,6 +1882,48 @@ pub struct VnicParents {
     pub by_vnic: std::collections::BTreeMap<String, (String, crate::kernel::SimTime)>,
 }
 
+/// How many NSGs one VNIC can be in (domain.md §3: "VNIC can be in max 5
+/// NSGs", OCI Network/Concepts/securityrules).
+pub const NSGS_PER_VNIC: usize = 5;
+
+/// Checks the NSG OCIDs a request gives in `field` for a VNIC in VCN `vcn`:
+/// at most [`NSGS_PER_VNIC`], no repeats, each an existing NSG of that VCN
+/// (a VNIC joins only NSGs of its own VCN). The message names the element.
+pub fn check_nsg_ids(t: &Twin, field: &str, ids: &[String], vcn: VcnId) -> Result<(), ApiError> {
+    if ids.len() > NSGS_PER_VNIC {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "{} NSGs given; a VNIC can be in at most {NSGS_PER_VNIC}",
+                ids.len()
+            ),
+        ));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        if ids[..i].contains(id) {
+            return Err(ApiError::invalid(&at, format!("{id} is given twice")));
+        }
+        let Some(nsg) = t.world.network.nsg_by_ocid(id) else {
+            return Err(ApiError::invalid(
+                &at,
+                format!("network security group {id} does not exist"),
+            ));
+        };
+        if nsg.vcn != vcn {
+            return Err(ApiError::invalid(
+                &at,
+                format!(
+                    "network security group {id} is in VCN {}, not in {}",
+                    t.world.network.vcn(nsg.vcn).id,
+                    t.world.network.vcn(vcn).id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What a service says about a VNIC it creates.
 pub struct NewVnic<'a> {
     /// Compartment of the VNIC (its parent's).

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::core::check_compartment;
-use super::core_net::{NewVnic, register_vnic, release_vnic};
+use super::core_net::{NewVnic, check_nsg_ids, register_vnic, release_vnic};
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
@@ -516,6 +516,12 @@ async fn create_lb(
     if subnets.is_empty() {
         return Err(ApiError::missing("subnetIds"));
     }
+    check_nsg_ids(
+        &t,
+        "networkSecurityGroupIds",
+        b.network_security_group_ids.as_deref().unwrap_or_default(),
+        t.world.network.subnet(subnets[0]).vcn,
+    )?;
     let now = t.now;
     let mut sets = Vec::new();
     for (name, d) in b.backend_sets.iter().flatten() {

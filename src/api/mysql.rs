@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::core::check_compartment;
-use super::core_net::{NewVnic, register_vnic, release_vnic};
+use super::core_net::{NewVnic, check_nsg_ids, register_vnic, release_vnic};
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
@@ -459,6 +459,8 @@ async fn create_db_system(
         .ok_or_else(|| {
             ApiError::invalid("subnetId", format!("subnet {} does not exist", b.subnet_id))
         })?;
+    let vcn = t.world.network.subnet(subnet).vcn;
+    check_nsg_ids(&t, "nsgIds", b.nsg_ids.as_deref().unwrap_or_default(), vcn)?;
     let ad = b
         .availability_domain
         .as_deref()

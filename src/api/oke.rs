@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::core::check_compartment;
-use super::core_net::{NewVnic, register_vnic, release_vnic};
+use super::core_net::{NewVnic, check_nsg_ids, register_vnic, release_vnic};
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
@@ -57,6 +57,10 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
     .route(
         "/20180222/clusters/{id}/kubeconfig/content",
         post(create_kubeconfig),
+    )
+    .route(
+        "/20180222/clusters/{id}/actions/updateEndpointConfig",
+        post(update_endpoint_config),
     )
     .route("/20180222/clusterOptions/{id}", get(get_cluster_options))
     .route(
@@ -232,6 +236,17 @@ struct UpdatePool {
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
     placement_configurations: Option<Vec<PlacementConfiguration>>,
+    nsg_ids: Option<Vec<String>>,
+    pod_configuration: Option<PodConfiguration>,
+}
+
+/// UpdateClusterEndpointConfigDetails: the endpoint subnet itself cannot
+/// change, only its NSGs and whether it has a public IP.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateEndpointConfig {
+    nsg_ids: Option<Vec<String>>,
+    is_public_ip_enabled: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -412,6 +427,12 @@ async fn create_cluster(
                     "the endpoint subnet is not in the cluster's VCN",
                 ));
             }
+            check_nsg_ids(
+                &t,
+                "endpointConfig.nsgIds",
+                e.nsg_ids.as_deref().unwrap_or_default(),
+                vcn,
+            )?;
             if e.is_public_ip_enabled == Some(true)
                 && sub.is_some_and(|sid| t.world.network.subnet(sid).prohibit_public_ip)
             {
@@ -703,6 +724,80 @@ async fn update_cluster(
     Ok(Reply::accepted(&wr))
 }
 
+/// UpdateClusterEndpointConfig: new NSGs and/or a public IP for the
+/// cluster's VCN-native endpoint, applied when the work request completes
+/// (the cluster is UPDATING meanwhile).
+async fn update_endpoint_config(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<UpdateEndpointConfig>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    let cid = cluster_of(&mut t, &id)?;
+    let m = t.registry.get_kind(&id, "cluster")?;
+    if m.lifecycle_state != "ACTIVE" {
+        return Err(ApiError::conflict(format!(
+            "cluster {id} is {}; its endpoint can be updated only when ACTIVE",
+            m.lifecycle_state
+        )));
+    }
+    let compartment = m.compartment_id.clone();
+    let subnet = state(&mut t)
+        .cluster_extra
+        .get(&id)
+        .and_then(|x| x.endpoint_subnet);
+    let Some(subnet) = subnet else {
+        return Err(ApiError::invalid(
+            "endpointConfig",
+            format!(
+                "cluster {id} has no VCN-native endpoint (it was created without endpointConfig.subnetId)"
+            ),
+        ));
+    };
+    let vcn = t.world.oke.clusters[cid.0 as usize].vcn;
+    if let Some(ids) = &b.nsg_ids {
+        check_nsg_ids(&t, "nsgIds", ids, vcn)?;
+    }
+    if b.is_public_ip_enabled == Some(true) && t.world.network.subnet(subnet).prohibit_public_ip {
+        return Err(ApiError::invalid(
+            "isPublicIpEnabled",
+            format!(
+                "the endpoint subnet {} is private; a public endpoint needs a public subnet",
+                t.world.network.subnet(subnet).id
+            ),
+        ));
+    }
+    t.registry.set_state(&id, "UPDATING");
+    let d = duration(&mut t, "oke.cluster.update", 60);
+    let cluster = id.clone();
+    let wr = submit(
+        &mut t,
+        "CLUSTER_UPDATE",
+        &compartment,
+        vec![resource(
+            "cluster",
+            "UPDATED",
+            &id,
+            format!("/clusters/{id}"),
+        )],
+        d,
+        move |t| {
+            if let Some(x) = state(t).cluster_extra.get_mut(&cluster) {
+                if let Some(ids) = b.nsg_ids {
+                    x.endpoint_nsgs = ids;
+                }
+                if let Some(p) = b.is_public_ip_enabled {
+                    x.public_ip_enabled = p;
+                }
+            }
+            t.registry.set_state(&cluster, "ACTIVE");
+            Ok(())
+        },
+    );
+    Ok(Reply::accepted(&wr))
+}
+
 async fn delete_cluster(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
     let mut t = s.lock(&ctx);
     let cid = cluster_of(&mut t, &id)?;
@@ -966,6 +1061,14 @@ async fn create_pool(
     let shape = pod_shape(&pc.shape)
         .map_err(|e| ApiError::invalid("podConfiguration.shape", e.to_string()))?;
     let pod_subnet = subnet_of(&t, "podConfiguration.subnetId", &pc.subnet_id)?;
+    let vcn = t.world.oke.clusters[cid.0 as usize].vcn;
+    check_nsg_ids(
+        &t,
+        "podConfiguration.nsgIds",
+        pc.nsg_ids.as_deref().unwrap_or_default(),
+        vcn,
+    )?;
+    check_nsg_ids(&t, "nsgIds", b.nsg_ids.as_deref().unwrap_or_default(), vcn)?;
     let labels = parse_labels(b.initial_virtual_node_labels.as_deref().unwrap_or_default())?;
     let taints = parse_taints(b.taints.as_deref().unwrap_or_default())?;
     let id = t.world.mint.regional("virtualnodepool");
@@ -1265,6 +1368,14 @@ async fn update_pool(
             .plan_resize(pid, &current, size)
             .map_err(oke_error)?;
     }
+    let vcn = t.world.oke.clusters[t.world.oke.pools[pid.0 as usize].cluster.0 as usize].vcn;
+    if let Some(ids) = &b.nsg_ids {
+        check_nsg_ids(&t, "nsgIds", ids, vcn)?;
+    }
+    let pod_config = match b.pod_configuration {
+        Some(pc) => Some(pod_configuration_update(&t, pid, pc)?),
+        None => None,
+    };
     let labels = b
         .initial_virtual_node_labels
         .map(|l| parse_labels(&l).map(|m| (m, l)))
@@ -1309,12 +1420,21 @@ async fn update_pool(
             let (model_taints, wire_taints) = taints.unzip();
             t.world
                 .set_pool_node_template(pid, model_labels, model_taints);
+            if let Some((subnet, _)) = &pod_config {
+                t.world.set_pool_pod_subnet(pid, *subnet);
+            }
             if let Some(x) = state(t).pool_extra.get_mut(&pool_ocid) {
                 if let Some(l) = wire_labels {
                     x.labels = l;
                 }
                 if let Some(w) = wire_taints {
                     x.taints = w;
+                }
+                if let Some(ids) = b.nsg_ids {
+                    x.nsg_ids = ids;
+                }
+                if let Some((_, wire)) = pod_config {
+                    x.pod_configuration = wire;
                 }
             }
             let outcome = match size {
@@ -1331,6 +1451,41 @@ async fn update_pool(
         },
     );
     Ok(Reply::accepted(&wr))
+}
+
+/// A pool's new pod configuration, checked: the shape cannot change in
+/// place (domain.md §3: a new pool is needed), the subnet must be a private,
+/// regional subnet of the cluster's VCN, the NSGs of that VCN. Returns the
+/// model subnet and the wire form to show.
+fn pod_configuration_update(
+    t: &Twin,
+    pid: PoolId,
+    pc: PodConfiguration,
+) -> Result<(SubnetId, Value), ApiError> {
+    let pool = &t.world.oke.pools[pid.0 as usize];
+    let shape = pod_shape(&pc.shape)
+        .map_err(|e| ApiError::invalid("podConfiguration.shape", e.to_string()))?;
+    if shape.name != pool.pod_shape.name {
+        return Err(ApiError::invalid(
+            "podConfiguration.shape",
+            format!(
+                "the pod shape of a virtual node pool cannot be updated in place (it is {}): create a new pool with {}, drain the old one's nodes, then delete it",
+                pool.pod_shape.name, shape.name
+            ),
+        ));
+    }
+    let subnet = subnet_of(t, "podConfiguration.subnetId", &pc.subnet_id)?;
+    t.world
+        .oke
+        .check_pod_subnet(pool.cluster, subnet, &t.world.network)
+        .map_err(|e| ApiError::invalid("podConfiguration.subnetId", e.to_string()))?;
+    let nsgs = pc.nsg_ids.unwrap_or_default();
+    let vcn = t.world.oke.clusters[pool.cluster.0 as usize].vcn;
+    check_nsg_ids(t, "podConfiguration.nsgIds", &nsgs, vcn)?;
+    Ok((
+        subnet,
+        json!({"subnetId": pc.subnet_id, "nsgIds": nsgs, "shape": pc.shape}),
+    ))
 }
 
 async fn delete_pool(

@@ -31,6 +31,11 @@ impl TestReply {
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
     }
+
+    /// The message of an error reply.
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or("")
+    }
 }
 
 /// A twin behind its router.

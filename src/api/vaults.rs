@@ -37,6 +37,10 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
         .route(&format!("{S}/{{id}}"), get(get_secret).put(update_secret))
         .route(&format!("{S}/{{id}}/actions/rotate"), post(rotate_secret))
         .route(
+            &format!("{S}/{{id}}/actions/cancelRotation"),
+            post(cancel_rotation),
+        )
+        .route(
             &format!("{S}/{{id}}/actions/scheduleDeletion"),
             post(schedule_deletion),
         )
@@ -331,6 +335,22 @@ async fn rotate_secret(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>
         "rotationConfig",
         format!(
             "secret `{}` has no rotation configuration (a target system is needed to rotate; the twin models none): create a new version with UpdateSecret instead",
+            secret.name
+        ),
+    ))
+}
+
+/// CancelSecretRotation. The twin models no rotation target (a secret's
+/// `rotationConfig` is refused at create), so no secret ever has a rotation
+/// to cancel: an existing secret gets 400 naming `rotationConfig`, an unknown
+/// one 404, as every secret operation does.
+async fn cancel_rotation(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    let t = s.lock(&ctx);
+    let secret = t.world.vault.secret(&id)?;
+    Err(ApiError::invalid(
+        "rotationConfig",
+        format!(
+            "secret `{}` has no rotation in progress or scheduled (rotationStatus NOT_ENABLED): there is nothing to cancel",
             secret.name
         ),
     ))

@@ -581,6 +581,14 @@ impl World {
         self.version += 1;
     }
 
+    /// Gives the virtual nodes a pool creates from now on a new pod subnet
+    /// (checked by the caller with `Oke::check_pod_subnet`); nodes that
+    /// exist keep theirs, as they keep their labels and taints.
+    pub fn set_pool_pod_subnet(&mut self, pool: PoolId, subnet: SubnetId) {
+        self.oke.pools[pool.0 as usize].pod_subnet = subnet;
+        self.version += 1;
+    }
+
     /// Deletes a virtual node pool: all its nodes go (as in a resize to zero).
     pub fn delete_virtual_node_pool(&mut self, pool: PoolId) -> Result<(), OkeError> {
         self.resize_virtual_node_pool(pool, 0)?;

@@ -271,3 +271,63 @@ def test_mysql_custom_configuration_and_db_system(client, own):
     assert gone.lifecycle_state == "DELETED"
     cfgs.delete_configuration(child.id)
     assert cfgs.get_configuration(child.id).data.lifecycle_state == "DELETED"
+
+
+# ---------------------------------------------------------------- OKE endpoint config, NSG checks
+
+def test_cluster_endpoint_config_update_with_sdk_waiter(network, client, own):
+    comp, vcn, _ = own
+    ce = client(oci.container_engine.ContainerEngineClient)
+    em = oci.container_engine.models
+    api = network.create_subnet(cm.CreateSubnetDetails(
+        compartment_id=comp.id, vcn_id=vcn.id, cidr_block="10.20.3.0/28",
+        display_name="k8s-api")).data
+    wait_available(network.get_subnet, api.id)
+    nsg = network.create_network_security_group(cm.CreateNetworkSecurityGroupDetails(
+        compartment_id=comp.id, vcn_id=vcn.id, display_name="k8s-api")).data
+    ops = oci.container_engine.ContainerEngineClientCompositeOperations(ce)
+    wr = ops.create_cluster_and_wait_for_state(
+        em.CreateClusterDetails(
+            name="ops", compartment_id=comp.id, vcn_id=vcn.id, kubernetes_version="v1.34.1",
+            type="ENHANCED_CLUSTER",
+            endpoint_config=em.CreateClusterEndpointConfigDetails(subnet_id=api.id),
+            cluster_pod_network_options=[em.OciVcnIpNativeClusterPodNetworkOptionDetails(
+                cni_type="OCI_VCN_IP_NATIVE")]),
+        wait_for_states=["SUCCEEDED"], waiter_kwargs=WAIT).data
+    cluster_id = wr.resources[0].identifier
+    before = ce.get_cluster(cluster_id).data
+    assert before.endpoint_config.nsg_ids == [] and before.endpoints.public_endpoint is None
+    # An NSG that does not exist: 400 naming the element, nothing changes.
+    err = raises("InvalidParameter", 400, ce.update_cluster_endpoint_config, cluster_id,
+                 em.UpdateClusterEndpointConfigDetails(
+                     nsg_ids=["ocid1.networksecuritygroup.oc1.iad.none"]))
+    assert err.message.startswith("nsgIds[0]")
+    w = ops.update_cluster_endpoint_config_and_wait_for_state(
+        cluster_id, em.UpdateClusterEndpointConfigDetails(nsg_ids=[nsg.id],
+                                                          is_public_ip_enabled=True),
+        wait_for_states=["SUCCEEDED"], waiter_kwargs=WAIT).data
+    assert w.operation_type == "CLUSTER_UPDATE"
+    after = ce.get_cluster(cluster_id).data
+    assert after.lifecycle_state == "ACTIVE"
+    assert after.endpoint_config.nsg_ids == [nsg.id]
+    assert after.endpoint_config.is_public_ip_enabled is True
+    assert after.endpoints.public_endpoint.endswith(":6443")
+    # A load balancer naming an NSG of another VCN is refused before anything is made.
+    other = network.create_vcn(cm.CreateVcnDetails(
+        compartment_id=comp.id, cidr_block="10.21.0.0/16", display_name="other")).data
+    far = network.create_network_security_group(cm.CreateNetworkSecurityGroupDetails(
+        compartment_id=comp.id, vcn_id=other.id, display_name="far")).data
+    lbc = client(oci.load_balancer.LoadBalancerClient)
+    lm = oci.load_balancer.models
+    err = raises("InvalidParameter", 400, lbc.create_load_balancer, lm.CreateLoadBalancerDetails(
+        compartment_id=comp.id, display_name="x", shape_name="flexible",
+        shape_details=lm.ShapeDetails(minimum_bandwidth_in_mbps=10,
+                                      maximum_bandwidth_in_mbps=10),
+        subnet_ids=[own[2]["lb"].id], network_security_group_ids=[far.id]))
+    assert err.message.startswith("networkSecurityGroupIds[0]") and "not in" in err.message
+
+
+def test_cancel_secret_rotation_of_an_unknown_secret_is_404(client):
+    vaults = client(oci.vault.VaultsClient)
+    raises("NotAuthorizedOrNotFound", 404, vaults.cancel_secret_rotation,
+           "ocid1.vaultsecret.oc1.iad.none")

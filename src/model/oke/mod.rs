@@ -270,6 +270,31 @@ impl Oke {
         self.by_name.get(name).copied()
     }
 
+    /// Checks that `subnet` can hold the pods of a pool of `cluster`: a
+    /// private, regional subnet of the cluster's VCN.
+    pub fn check_pod_subnet(
+        &self,
+        cluster: ClusterId,
+        subnet: SubnetId,
+        network: &Network,
+    ) -> Result<(), OkeError> {
+        let cluster = &self.clusters[cluster.0 as usize];
+        let sub = network.subnet(subnet);
+        if sub.vcn != cluster.vcn {
+            return Err(OkeError::SubnetOutsideClusterVcn {
+                subnet: sub.name.clone(),
+                vcn: network.vcns[cluster.vcn.0 as usize].name.clone(),
+            });
+        }
+        if !sub.prohibit_public_ip {
+            return Err(OkeError::PublicPodSubnet(sub.name.clone()));
+        }
+        if sub.availability_domain.is_some() {
+            return Err(OkeError::AdSpecificPodSubnet(sub.name.clone()));
+        }
+        Ok(())
+    }
+
     /// Validates and records a virtual node pool, returning where each of its
     /// nodes goes. Node IPs are allocated by the caller from the plan's subnets.
     pub fn create_virtual_node_pool(
@@ -316,14 +341,7 @@ impl Oke {
             }
             Ok(())
         };
-        let pod_subnet = network.subnet(pool.pod_subnet);
-        in_vcn(pool.pod_subnet)?;
-        if !pod_subnet.prohibit_public_ip {
-            return Err(OkeError::PublicPodSubnet(pod_subnet.name.clone()));
-        }
-        if pod_subnet.availability_domain.is_some() {
-            return Err(OkeError::AdSpecificPodSubnet(pod_subnet.name.clone()));
-        }
+        self.check_pod_subnet(pool.cluster, pool.pod_subnet, network)?;
         for p in &pool.placements {
             in_vcn(p.subnet)?;
             let sub = network.subnet(p.subnet);
