@@ -294,6 +294,20 @@ fn cluster_of(t: &mut Twin, id: &str) -> Result<ClusterId, ApiError> {
         .ok_or_else(|| ApiError::not_found("cluster", id))
 }
 
+/// Cluster `id` and its compartment, if it is ACTIVE; else 409 Conflict
+/// saying that `what` (e.g. "it can be updated") only when ACTIVE.
+fn active_cluster(t: &mut Twin, id: &str, what: &str) -> Result<(ClusterId, String), ApiError> {
+    let cid = cluster_of(t, id)?;
+    let m = t.registry.get_kind(id, "cluster")?;
+    if m.lifecycle_state != "ACTIVE" {
+        return Err(ApiError::conflict(format!(
+            "cluster {id} is {}; {what} only when ACTIVE",
+            m.lifecycle_state
+        )));
+    }
+    Ok((cid, m.compartment_id.clone()))
+}
+
 fn pool_of(t: &mut Twin, id: &str) -> Result<PoolId, ApiError> {
     t.registry.get_kind(id, "virtualnodepool")?;
     state(t)
@@ -658,15 +672,7 @@ async fn update_cluster(
     JsonBody(b): JsonBody<UpdateCluster>,
 ) -> ApiResult {
     let mut t = s.lock(&ctx);
-    let cid = cluster_of(&mut t, &id)?;
-    let m = t.registry.get_kind(&id, "cluster")?;
-    if m.lifecycle_state != "ACTIVE" {
-        return Err(ApiError::conflict(format!(
-            "cluster {id} is {}; it can be updated only when ACTIVE",
-            m.lifecycle_state
-        )));
-    }
-    let compartment = m.compartment_id.clone();
+    let (cid, compartment) = active_cluster(&mut t, &id, "it can be updated")?;
     if let Some(v) = &b.kubernetes_version {
         let current = t.world.oke.clusters[cid.0 as usize]
             .kubernetes_version
@@ -734,15 +740,7 @@ async fn update_endpoint_config(
     JsonBody(b): JsonBody<UpdateEndpointConfig>,
 ) -> ApiResult {
     let mut t = s.lock(&ctx);
-    let cid = cluster_of(&mut t, &id)?;
-    let m = t.registry.get_kind(&id, "cluster")?;
-    if m.lifecycle_state != "ACTIVE" {
-        return Err(ApiError::conflict(format!(
-            "cluster {id} is {}; its endpoint can be updated only when ACTIVE",
-            m.lifecycle_state
-        )));
-    }
-    let compartment = m.compartment_id.clone();
+    let (cid, compartment) = active_cluster(&mut t, &id, "its endpoint can be updated")?;
     let subnet = state(&mut t)
         .cluster_extra
         .get(&id)
