@@ -701,33 +701,48 @@ async fn update_cluster(
     if let Some(d) = b.defined_tags {
         t.registry.get_kind_mut(&id, "cluster")?.defined_tags = d;
     }
-    t.registry.set_state(&id, "UPDATING");
-    let d = duration(&mut t, "oke.cluster.update", 60);
-    let (cid_str, version, ty) = (id.clone(), b.kubernetes_version, b.cluster_type);
-    let wr = submit(
-        &mut t,
+    let (version, ty) = (b.kubernetes_version, b.cluster_type);
+    let wr = submit_cluster_update(&mut t, &id, &compartment, move |t| {
+        let c = &mut t.world.oke.clusters[cid.0 as usize];
+        if let Some(v) = version {
+            c.kubernetes_version = v;
+        }
+        if ty.as_deref() == Some("ENHANCED_CLUSTER") {
+            c.cluster_type = ClusterType::Enhanced;
+        }
+    });
+    Ok(Reply::accepted(&wr))
+}
+
+/// Puts cluster `id` in UPDATING and submits its CLUSTER_UPDATE work request
+/// (`oke.cluster.update`, 60 s): `apply` runs when it completes, then the
+/// cluster is ACTIVE again.
+fn submit_cluster_update(
+    t: &mut Twin,
+    id: &str,
+    compartment: &str,
+    apply: impl FnOnce(&mut Twin) + Send + 'static,
+) -> String {
+    t.registry.set_state(id, "UPDATING");
+    let d = duration(t, "oke.cluster.update", 60);
+    let cluster = id.to_string();
+    submit(
+        t,
         "CLUSTER_UPDATE",
-        &compartment,
+        compartment,
         vec![resource(
             "cluster",
             "UPDATED",
-            &id,
+            id,
             format!("/clusters/{id}"),
         )],
         d,
         move |t| {
-            let c = &mut t.world.oke.clusters[cid.0 as usize];
-            if let Some(v) = version {
-                c.kubernetes_version = v;
-            }
-            if ty.as_deref() == Some("ENHANCED_CLUSTER") {
-                c.cluster_type = ClusterType::Enhanced;
-            }
-            t.registry.set_state(&cid_str, "ACTIVE");
+            apply(t);
+            t.registry.set_state(&cluster, "ACTIVE");
             Ok(())
         },
-    );
-    Ok(Reply::accepted(&wr))
+    )
 }
 
 /// UpdateClusterEndpointConfig: new NSGs and/or a public IP for the
@@ -766,33 +781,17 @@ async fn update_endpoint_config(
             ),
         ));
     }
-    t.registry.set_state(&id, "UPDATING");
-    let d = duration(&mut t, "oke.cluster.update", 60);
     let cluster = id.clone();
-    let wr = submit(
-        &mut t,
-        "CLUSTER_UPDATE",
-        &compartment,
-        vec![resource(
-            "cluster",
-            "UPDATED",
-            &id,
-            format!("/clusters/{id}"),
-        )],
-        d,
-        move |t| {
-            if let Some(x) = state(t).cluster_extra.get_mut(&cluster) {
-                if let Some(ids) = b.nsg_ids {
-                    x.endpoint_nsgs = ids;
-                }
-                if let Some(p) = b.is_public_ip_enabled {
-                    x.public_ip_enabled = p;
-                }
+    let wr = submit_cluster_update(&mut t, &id, &compartment, move |t| {
+        if let Some(x) = state(t).cluster_extra.get_mut(&cluster) {
+            if let Some(ids) = b.nsg_ids {
+                x.endpoint_nsgs = ids;
             }
-            t.registry.set_state(&cluster, "ACTIVE");
-            Ok(())
-        },
-    );
+            if let Some(p) = b.is_public_ip_enabled {
+                x.public_ip_enabled = p;
+            }
+        }
+    });
     Ok(Reply::accepted(&wr))
 }
 
