@@ -752,7 +752,17 @@ fn venv_dir() -> PathBuf {
 async fn start_moto() -> Option<Server> {
     let venv = venv_dir();
     let python = venv.join("bin/python");
-    if !python.exists() {
+    // A venv whose moto does not import (half-made, or its interpreter gone)
+    // is made again.
+    let importable = || {
+        Command::new(&python)
+            .args(["-c", "import moto.server"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !importable() {
         let ok = Command::new("python3")
             .args(["-m", "venv"])
             .arg(&venv)
@@ -769,12 +779,21 @@ async fn start_moto() -> Option<Server> {
         }
     }
     let port = free_port();
-    let child = Command::new(venv.join("bin/moto_server"))
-        .args(["-p", &port.to_string()])
+    // `python -m moto.server`, not the `moto_server` script: a script's
+    // shebang names the directory the venv was made in, so a venv that was
+    // moved (a copied target/ directory) would fail to spawn.
+    let child = match Command::new(&python)
+        .args(["-m", "moto.server", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .ok()?;
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("moto's server did not start ({e}); skipping it");
+            return None;
+        }
+    };
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let server = Server { child, addr };
     wait_healthy(addr, "/moto-api/").await;
