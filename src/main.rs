@@ -10,6 +10,12 @@ use ocisim::scenario::analyze::{AnalyzeOptions, analyze};
 use ocisim::scenario::plan::{LoadOptions, load};
 use ocisim::scenario::run::{render_events, run};
 
+/// mimalloc instead of the system allocator: the server's request path is
+/// allocation-heavy (JSON trees, header maps), and glibc's malloc and free
+/// were about an eighth of its CPU under load (perf, benches/REPORT.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// ocisim: a deterministic digital twin of Oracle Cloud Infrastructure.
 #[derive(Parser)]
 #[command(name = "ocisim", version, about, long_about = None)]

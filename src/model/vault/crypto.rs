@@ -1,7 +1,7 @@
 //! KMS crypto on the Vault model's master encryption keys: Encrypt, Decrypt
 //! and GenerateDataEncryptionKey (oci-api.md §5.4, KmsCryptoClient).
 //!
-//! The cipher is real: AES-256-GCM from `ring`, so a ciphertext decrypts only
+//! The cipher is real: AES-256-GCM from `aws-lc-rs`, so a ciphertext decrypts only
 //! with the key version that made it, with the same associated data, and
 //! untampered. Key material never comes from the OS: each key version's 32
 //! bytes are HKDF-SHA-256 of a secret drawn once from the seeded `kms-crypto`
@@ -17,8 +17,8 @@
 
 use std::collections::BTreeMap;
 
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::hkdf::{HKDF_SHA256, KeyType, Salt};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::hkdf::{HKDF_SHA256, KeyType, Salt};
 use thiserror::Error;
 
 use super::{KeyAlgorithm, VaultError, VaultService};
