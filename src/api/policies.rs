@@ -15,7 +15,9 @@ use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
 use super::vault_wire::TagsIn;
-use super::wire::{ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, rfc3339, sort_items};
+use super::wire::{
+    ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, rfc3339, sort_items,
+};
 use crate::model::iam::{IamError, PolicySpec};
 
 /// Policy routes.

@@ -25,9 +25,8 @@ use super::vault_wire::{
     sync_timings,
 };
 use super::wire::{
-    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, UnmodelledFlag, etag_of, paginate,
-    rfc3339,
-    sort_items,
+    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, UnmodelledFlag, etag_of,
+    paginate, rfc3339, sort_items,
 };
 use crate::model::iam::Verb;
 use crate::model::vault::{

@@ -545,7 +545,9 @@ mod tests {
             "isIpv6Enabled: not modelled by the twin"
         );
         assert_eq!(
-            refusal(r#"{"cidrBlock":"x","items":[{"name":"a"},{"name":"b","faultDomains":["FD-1"]}]}"#),
+            refusal(
+                r#"{"cidrBlock":"x","items":[{"name":"a"},{"name":"b","faultDomains":["FD-1"]}]}"#
+            ),
             "items[1].faultDomains: not modelled by the twin"
         );
         let ok = r#"{"cidrBlock":"x","ipv6PrivateCidrBlocks":null,"isIpv6Enabled":false,"items":[{"name":"a","faultDomains":null}]}"#;
