@@ -638,3 +638,155 @@ async fn list_indexes_equal_a_recount_and_filter_by_vcn() {
         assert_eq!(m.parent(), Some(first.as_str()));
     }
 }
+
+/// A request refused for one field: 400 InvalidParameter whose message names
+/// the field's JSON path and says why.
+async fn refused(c: &TestClient, method: &str, path: &str, body: Value, field: &str, why: &str) {
+    let r = c.send(method, path, Some(&body), &[]).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "InvalidParameter"),
+        "{method} {path}: {:?}",
+        r.body
+    );
+    assert_eq!(r.message(), format!("{field}: {why}"), "{method} {path}");
+}
+
+const NOT_MODELLED: &str = "not modelled by the twin";
+
+#[tokio::test]
+async fn core_and_identity_refuse_fields_the_twin_does_not_keep_and_unknown_ones() {
+    let c = TestClient::empty().await;
+    let n = net(&c).await;
+    let vcn = json!({"compartmentId": n.c, "cidrBlock": "10.1.0.0/16"});
+    let with = |mut b: Value, k: &str, v: Value| {
+        b[k] = v;
+        b
+    };
+    refused(
+        &c,
+        "POST",
+        "/20160918/vcns",
+        with(vcn.clone(), "ipv6PrivateCidrBlocks", json!(["fd00::/48"])),
+        "ipv6PrivateCidrBlocks",
+        NOT_MODELLED,
+    )
+    .await;
+    refused(
+        &c,
+        "POST",
+        "/20160918/vcns",
+        with(vcn.clone(), "isZprOnly", json!(true)),
+        "isZprOnly",
+        NOT_MODELLED,
+    )
+    .await;
+    // A typo is refused too, not dropped; OCI's API has no such property.
+    let typo = c
+        .post("/20160918/vcns", &with(vcn.clone(), "dnsLabl", json!("x")))
+        .await;
+    assert_eq!(typo.code(), "InvalidParameter");
+    assert!(
+        typo.message()
+            .starts_with("dnsLabl: not a field of this request"),
+        "{}",
+        typo.message()
+    );
+    // OCI's defaults lose nothing and are accepted, as is null.
+    let mut ok = with(vcn.clone(), "isZprOnly", json!(false));
+    ok["isOracleGuaAllocationEnabled"] = json!(true);
+    ok["securityAttributes"] = Value::Null;
+    let v = c.post("/20160918/vcns", &ok).await;
+    assert_eq!(v.status, StatusCode::OK, "{:?}", v.body);
+    let vid = v.body["id"].as_str().unwrap().to_string();
+    refused(
+        &c,
+        "PUT",
+        &format!("/20160918/vcns/{vid}"),
+        json!({"displayName": "x", "securityAttributes": {"ns": {"k": "v"}}}),
+        "securityAttributes",
+        NOT_MODELLED,
+    )
+    .await;
+
+    let s = subnet(&c, &n, "10.0.7.0/24").await;
+    let sid = s["id"].as_str().unwrap().to_string();
+    refused(
+        &c,
+        "POST",
+        "/20160918/subnets",
+        json!({"compartmentId": n.c, "vcnId": n.vcn, "cidrBlock": "10.0.8.0/24",
+               "ipv6CidrBlocks": ["fd00:0:0:1::/64"]}),
+        "ipv6CidrBlocks",
+        NOT_MODELLED,
+    )
+    .await;
+    refused(
+        &c,
+        "PUT",
+        &format!("/20160918/subnets/{sid}"),
+        json!({"ipv6CidrBlock": "fd00:0:0:1::/64"}),
+        "ipv6CidrBlock",
+        NOT_MODELLED,
+    )
+    .await;
+    // Nested objects are checked too, with the path of the field.
+    refused(
+        &c,
+        "POST",
+        "/20160918/securityLists",
+        json!({"compartmentId": n.c, "vcnId": n.vcn, "egressSecurityRules": [],
+               "ingressSecurityRules": [{"protocol": "6", "source": "0.0.0.0/0",
+                   "tcpOptions": {"destinationPortRange": {"min": 1, "max": 2, "mx": 3}}}]}),
+        "ingressSecurityRules[0].tcpOptions.destinationPortRange.mx",
+        "not a field of this request (OCI's API has no such property here; check the spelling)",
+    )
+    .await;
+    refused(
+        &c,
+        "POST",
+        "/20160918/privateIps",
+        json!({"subnetId": sid, "routeTableId": "ocid1.routetable.oc1..x"}),
+        "routeTableId",
+        NOT_MODELLED,
+    )
+    .await;
+
+    // UpdatePrivateIp keeps the hostname it is given and shows it on GET.
+    let ip = c
+        .post("/20160918/privateIps", &json!({"subnetId": sid}))
+        .await;
+    let ipid = ip.body["id"].as_str().unwrap().to_string();
+    refused(
+        &c,
+        "PUT",
+        &format!("/20160918/privateIps/{ipid}"),
+        json!({"lifetime": "EPHEMERAL"}),
+        "lifetime",
+        NOT_MODELLED,
+    )
+    .await;
+    let u = c
+        .put(
+            &format!("/20160918/privateIps/{ipid}"),
+            &json!({"hostnameLabel": "db1"}),
+        )
+        .await;
+    assert_eq!(u.status, StatusCode::OK, "{:?}", u.body);
+    let g = c.get(&format!("/20160918/privateIps/{ipid}")).await;
+    assert_eq!(g.body["hostnameLabel"], "db1");
+
+    refused(
+        &c,
+        "POST",
+        "/20160918/compartments",
+        json!({"compartmentId": n.c, "name": "a", "description": "d", "descripton": "typo"}),
+        "descripton",
+        "not a field of this request (OCI's API has no such property here; check the spelling)",
+    )
+    .await;
+    refused(&c, "POST", "/20160918/dhcps",
+        json!({"compartmentId": n.c, "vcnId": n.vcn, "options": [
+            {"type": "DomainNameServer", "serverType": "VcnLocalPlusInternet", "customDnsServer": ["1.1.1.1"]}]}),
+        "options[0]", "unknown field `customDnsServer`, expected `serverType` or `customDnsServers`").await;
+}

@@ -447,3 +447,176 @@ async fn container_repositories_are_unique_per_compartment() {
         .body;
     assert_eq!(cfg["isRepositoryCreatedOnFirstPush"], false);
 }
+
+const NOT_MODELLED: &str = "not modelled by the twin";
+
+/// A request refused for one field: 400 InvalidParameter naming its path.
+async fn refused(c: &TestClient, method: &str, path: &str, body: Value, field: &str) {
+    let r = c.send(method, path, Some(&body), &[]).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "InvalidParameter"),
+        "{method} {path}: {:?}",
+        r.body
+    );
+    assert_eq!(
+        r.message(),
+        format!("{field}: {NOT_MODELLED}"),
+        "{method} {path}"
+    );
+}
+
+#[tokio::test]
+async fn services_refuse_fields_the_twin_does_not_keep() {
+    let c = client().await;
+    let t = c.tenancy();
+    // OKE: the cluster, its endpoint, and a pool's nested objects.
+    let cluster = json!({
+        "name": "p", "compartmentId": t, "vcnId": vcn(&c), "kubernetesVersion": "v1.34.1",
+        "endpointConfig": {"subnetId": subnet(&c, "api"), "securityAttributes": {"ns": {"k": "v"}}},
+    });
+    refused(
+        &c,
+        "POST",
+        "/20180222/clusters",
+        cluster,
+        "endpointConfig.securityAttributes",
+    )
+    .await;
+    let typo = c
+        .post(
+            "/20180222/clusters",
+            &json!({"name": "p", "compartmentId": t, "vcnId": vcn(&c), "kubernetesVersion": "v1.34.1",
+                    "options": {"serviceLbSubnetId": [subnet(&c, "lb")]}}),
+        )
+        .await;
+    assert_eq!(typo.code(), "InvalidParameter");
+    assert!(
+        typo.message()
+            .starts_with("options.serviceLbSubnetId: not a field"),
+        "{}",
+        typo.message()
+    );
+    let id = enhanced_cluster(&c).await;
+    let g = c.get(&format!("/20180222/clusters/{id}")).await;
+    assert_eq!(
+        g.body["options"]["serviceLbSubnetIds"],
+        json!([subnet(&c, "lb")])
+    );
+    refused(
+        &c,
+        "PUT",
+        &format!("/20180222/clusters/{id}"),
+        json!({"imagePolicyConfig": {"isPolicyEnabled": true}}),
+        "imagePolicyConfig",
+    )
+    .await;
+    let pool = json!({
+        "compartmentId": t, "clusterId": id, "displayName": "p", "size": 1,
+        "placementConfigurations": [{"availabilityDomain": "x", "subnetId": subnet(&c, "nodes")}],
+        "podConfiguration": {"subnetId": subnet(&c, "pods"), "shape": "Pod.Standard.E4.Flex"},
+        "virtualNodeTags": {"freeformTags": {"a": "b"}},
+    });
+    refused(
+        &c,
+        "POST",
+        "/20180222/virtualNodePools",
+        pool,
+        "virtualNodeTags",
+    )
+    .await;
+
+    // Load balancer: top level, a backend set's nested health checker, a listener.
+    let lb = |k: &str, v: Value| {
+        let mut b = json!({
+            "compartmentId": t, "displayName": "lb", "shapeName": "flexible",
+            "shapeDetails": {"minimumBandwidthInMbps": 10, "maximumBandwidthInMbps": 100},
+            "subnetIds": [subnet(&c, "lb")],
+        });
+        b[k] = v;
+        b
+    };
+    refused(
+        &c,
+        "POST",
+        "/20170115/loadBalancers",
+        lb("reservedIps", json!([{"id": "ocid1.publicip.oc1..x"}])),
+        "reservedIps",
+    )
+    .await;
+    refused(
+        &c,
+        "POST",
+        "/20170115/loadBalancers",
+        lb(
+            "backendSets",
+            json!({"web": {"policy": "ROUND_ROBIN",
+            "healthChecker": {"protocol": "HTTP", "isForcePlainText": true}}}),
+        ),
+        "backendSets.web.healthChecker.isForcePlainText",
+    )
+    .await;
+    refused(
+        &c,
+        "POST",
+        "/20170115/loadBalancers",
+        lb(
+            "listeners",
+            json!({"http": {"defaultBackendSetName": "web", "port": 80,
+            "protocol": "HTTP", "connectionConfiguration": {"idleTimeout": 60}}}),
+        ),
+        "listeners.http.connectionConfiguration",
+    )
+    .await;
+    refused(
+        &c,
+        "POST",
+        "/20170115/loadBalancers/ocid1.loadbalancer.oc1..x/backendSets",
+        json!({"name": "b", "policy": "ROUND_ROBIN", "healthChecker": {"protocol": "TCP"},
+               "sessionPersistenceConfiguration": {"cookieName": "*"}}),
+        "sessionPersistenceConfiguration",
+    )
+    .await;
+    refused(
+        &c,
+        "PUT",
+        "/20170115/loadBalancers/ocid1.loadbalancer.oc1..x",
+        json!({"isRequestIdEnabled": true}),
+        "isRequestIdEnabled",
+    )
+    .await;
+
+    // MySQL: a backup policy the twin does not keep, on create and on update.
+    let db = json!({
+        "compartmentId": t, "shapeName": "MySQL.2", "subnetId": subnet(&c, "db"),
+        "adminUsername": "admin", "adminPassword": "Sup3r-secret",
+        "backupPolicy": {"isEnabled": true, "retentionInDays": 7},
+    });
+    refused(&c, "POST", "/20190415/dbSystems", db, "backupPolicy").await;
+    refused(
+        &c,
+        "PUT",
+        "/20190415/dbSystems/ocid1.mysqldbsystem.oc1..x",
+        json!({"mysqlVersion": "8.4.0"}),
+        "mysqlVersion",
+    )
+    .await;
+    refused(&c, "POST", "/20190415/configurations",
+        json!({"compartmentId": t, "shapeName": "MySQL.2", "initVariables": {"lowerCaseTableNames": "CASE_SENSITIVE"}}),
+        "initVariables").await;
+
+    // Container registry: a typo in the nested readme.
+    let r = c
+        .post(
+            "/20160918/container/repositories",
+            &json!({"compartmentId": t, "displayName": "x/y",
+                    "readme": {"content": "hi", "format": "TEXT_PLAIN", "fromat": "x"}}),
+        )
+        .await;
+    assert_eq!(r.code(), "InvalidParameter");
+    assert!(
+        r.message().starts_with("readme.fromat: not a field"),
+        "{}",
+        r.message()
+    );
+}

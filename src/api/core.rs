@@ -20,7 +20,8 @@ use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
 use super::wire::{
-    ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, rfc3339, sort_items,
+    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, UnmodelledFlag, paginate,
+    rfc3339, sort_items,
 };
 use crate::kernel::SimDuration;
 use crate::model::cidr::Ipv4Cidr;
@@ -230,6 +231,12 @@ struct CreateVcn {
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
     is_ipv6_enabled: Option<bool>,
+    // OCI fields the twin does not model (IPv6, ZPR): refused when given.
+    _ipv6_private_cidr_blocks: Option<Unmodelled>,
+    _is_oracle_gua_allocation_enabled: Option<UnmodelledFlag<true>>,
+    _byoipv6_cidr_details: Option<Unmodelled>,
+    _security_attributes: Option<Unmodelled>,
+    _is_zpr_only: Option<UnmodelledFlag<false>>,
 }
 
 /// The VCN whose OCID is `id`, live in the model, else 404.
@@ -553,6 +560,17 @@ pub struct UpdateCommon {
     pub defined_tags: Option<Value>,
 }
 
+/// UpdateVcnDetails: the common fields, and those the twin does not model.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateVcn {
+    display_name: Option<String>,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+    _security_attributes: Option<Unmodelled>,
+    _is_zpr_only: Option<UnmodelledFlag<false>>,
+}
+
 /// Applies display name and tags to a resource's metadata; 404 if unknown,
 /// 409 Conflict if it is terminating or terminated.
 pub fn apply_common(
@@ -585,10 +603,15 @@ async fn update_vcn(
     State(s): State<Shared>,
     ctx: Ctx,
     Path(id): Path<String>,
-    JsonBody(b): JsonBody<UpdateCommon>,
+    JsonBody(b): JsonBody<UpdateVcn>,
 ) -> ApiResult {
     let mut t = s.lock(&ctx);
-    apply_common(&mut t, &id, "vcn", b)?;
+    let common = UpdateCommon {
+        display_name: b.display_name,
+        freeform_tags: b.freeform_tags,
+        defined_tags: b.defined_tags,
+    };
+    apply_common(&mut t, &id, "vcn", common)?;
     let m = t.registry.get_kind(&id, "vcn")?;
     Ok(Reply::json(&vcn_json(&t, m)).etag(&m.etag()))
 }
@@ -659,7 +682,7 @@ async fn get_dhcp(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> 
 /// One `DhcpOption` as sent: `type` selects DhcpDnsOption or
 /// DhcpSearchDomainOption.
 #[derive(Deserialize)]
-#[serde(tag = "type")]
+#[serde(tag = "type", deny_unknown_fields)] // serde_ignored cannot see inside a tagged enum
 enum DhcpOptionIn {
     #[serde(rename = "DomainNameServer", rename_all = "camelCase")]
     DomainNameServer {
@@ -690,8 +713,9 @@ struct CreateDhcp {
 struct UpdateDhcp {
     options: Option<Vec<DhcpOptionIn>>,
     domain_name_type: Option<String>,
-    #[serde(flatten)]
-    common: UpdateCommon,
+    display_name: Option<String>,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
 }
 
 /// The model's DHCP options from the wire list: one DomainNameServer option
@@ -837,7 +861,12 @@ async fn update_dhcp(
         }
         None => None,
     };
-    apply_common(&mut t, &id, "dhcpoptions", b.common)?;
+    let common = UpdateCommon {
+        display_name: b.display_name,
+        freeform_tags: b.freeform_tags,
+        defined_tags: b.defined_tags,
+    };
+    apply_common(&mut t, &id, "dhcpoptions", common)?;
     if let Some(d) = options {
         t.world.network.update_dhcp_options(d)?;
     }

@@ -24,7 +24,7 @@ use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
 use super::wire::{
-    ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, rfc3339, sort_items,
+    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, paginate, rfc3339, sort_items,
 };
 use crate::kernel::rng::fnv1a64;
 use crate::model::network::{
@@ -227,6 +227,8 @@ struct CreateSubnet {
     ipv6_cidr_block: Option<String>,
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _ipv6_cidr_blocks: Option<Unmodelled>,
 }
 
 /// The live subnet with this OCID, else 404.
@@ -454,6 +456,9 @@ struct UpdateSubnet {
     security_list_ids: Option<Vec<String>>,
     dhcp_options_id: Option<String>,
     cidr_block: Option<String>,
+    // OCI fields the twin does not model (IPv6): refused when given.
+    _ipv6_cidr_block: Option<Unmodelled>,
+    _ipv6_cidr_blocks: Option<Unmodelled>,
 }
 
 async fn update_subnet(
@@ -1859,6 +1864,26 @@ struct CreatePrivateIp {
     lifetime: Option<Lifetime>,
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _cidr_prefix_length: Option<Unmodelled>,
+    _vlan_id: Option<Unmodelled>,
+    _ipv4_subnet_cidr_at_creation: Option<Unmodelled>,
+    _route_table_id: Option<Unmodelled>,
+}
+
+/// UpdatePrivateIpDetails: the common fields, the hostname, and those the
+/// twin does not model (moving an address to another VNIC, its lifetime or
+/// route table).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdatePrivateIp {
+    display_name: Option<String>,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+    hostname_label: Option<String>,
+    _vnic_id: Option<Unmodelled>,
+    _lifetime: Option<Unmodelled>,
+    _route_table_id: Option<Unmodelled>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -2213,10 +2238,21 @@ async fn update_private_ip(
     State(s): State<Shared>,
     ctx: Ctx,
     Path(id): Path<String>,
-    JsonBody(b): JsonBody<UpdateCommon>,
+    JsonBody(b): JsonBody<UpdatePrivateIp>,
 ) -> ApiResult {
     let mut t = s.lock(&ctx);
-    apply_common(&mut t, &id, "privateip", b)?;
+    if let Some(h) = &b.hostname_label {
+        check_dns_label("hostnameLabel", h)?;
+    }
+    let common = UpdateCommon {
+        display_name: b.display_name,
+        freeform_tags: b.freeform_tags,
+        defined_tags: b.defined_tags,
+    };
+    apply_common(&mut t, &id, "privateip", common)?;
+    if let Some(h) = b.hostname_label {
+        set_extras(&mut t, &id, json!({ "hostnameLabel": h }));
+    }
     let m = t.registry.get_kind(&id, "privateip")?;
     Ok(Reply::json(&private_ip_json(&t, m)).etag(&m.etag()))
 }

@@ -20,7 +20,10 @@ use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
 use super::vault_wire::{TagsIn, around, meta_mut, parse_rfc3339, sync_timings};
-use super::wire::{ApiResult, JsonBody, Params, Reply, paginate, parse_json, rfc3339, sort_items};
+use super::wire::{
+    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, UnmodelledFlag, paginate,
+    parse_json, rfc3339, sort_items,
+};
 use crate::model::vault::{KeyAlgorithm, KeyShape, KeySpec, VaultSpec, VaultType};
 
 /// KMS routes: vaults at the root, keys under each vault's management endpoint.
@@ -99,8 +102,10 @@ struct CreateVault {
     compartment_id: String,
     display_name: String,
     vault_type: VaultTypeIn,
-    #[serde(flatten)]
-    tags: TagsIn,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _external_key_manager_metadata: Option<Unmodelled>,
 }
 
 /// The Vault (or, with `summary`, VaultSummary) model, and its etag.
@@ -159,7 +164,7 @@ async fn create_vault(
     );
     let state = t.world.vault.vault(&id)?.state(now).as_str();
     let mut meta = Meta::new(&id, "vault", &b.compartment_id, &b.display_name, now, state);
-    b.tags.apply(&mut meta);
+    TagsIn::of(b.freeform_tags, b.defined_tags).apply(&mut meta);
     t.registry.insert(meta);
     vault_reply(&t, &id, &headers)
 }
@@ -205,8 +210,11 @@ async fn list_vaults(
 #[serde(rename_all = "camelCase")]
 struct UpdateNamed {
     display_name: Option<String>,
-    #[serde(flatten)]
-    tags: TagsIn,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+    // UpdateKeyDetails fields the twin does not model: refused when given.
+    _is_auto_rotation_enabled: Option<UnmodelledFlag<false>>,
+    _auto_key_rotation_details: Option<Unmodelled>,
 }
 
 async fn update_vault(
@@ -227,7 +235,7 @@ async fn update_vault(
     if let Some(n) = b.display_name {
         meta.display_name = n;
     }
-    b.tags.apply(meta);
+    TagsIn::of(b.freeform_tags, b.defined_tags).apply(meta);
     meta.version += 1;
     vault_reply(&t, &id, &headers)
 }
@@ -335,8 +343,12 @@ struct CreateKey {
     display_name: String,
     key_shape: KeyShapeIn,
     protection_mode: Option<ProtectionIn>,
-    #[serde(flatten)]
-    tags: TagsIn,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _is_auto_rotation_enabled: Option<UnmodelledFlag<false>>,
+    _auto_key_rotation_details: Option<Unmodelled>,
+    _external_key_reference: Option<Unmodelled>,
 }
 
 /// The Key (or KeySummary) model and its etag; 404 unless the key is in `vault`.
@@ -415,7 +427,7 @@ async fn create_key(
     )?;
     let state = t.world.vault.key(&id)?.state(now).as_str();
     let mut meta = Meta::new(&id, "key", &b.compartment_id, &b.display_name, now, state);
-    b.tags.apply(&mut meta);
+    TagsIn::of(b.freeform_tags, b.defined_tags).apply(&mut meta);
     t.registry.insert(meta);
     key_reply(&t, &vault, &id)
 }
@@ -481,7 +493,7 @@ async fn update_key(
     if let Some(n) = b.display_name {
         meta.display_name = n;
     }
-    b.tags.apply(meta);
+    TagsIn::of(b.freeform_tags, b.defined_tags).apply(meta);
     meta.version += 1;
     key_reply(&t, &vault, &id)
 }

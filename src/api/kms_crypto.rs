@@ -20,7 +20,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::state::Shared;
-use super::wire::{ApiResult, JsonBody, Reply};
+use super::wire::{ApiResult, JsonBody, Reply, Unmodelled};
 use crate::model::vault::crypto::{CryptoError, associated_bytes, crc32};
 use crate::model::vault::{decode_base64, encode_base64};
 
@@ -78,6 +78,8 @@ struct EncryptDetails {
     associated_data: Option<BTreeMap<String, String>>,
     key_version_id: Option<String>,
     encryption_algorithm: Option<String>,
+    // Audit logging is not modelled: refused when given.
+    _logging_context: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +90,8 @@ struct DecryptDetails {
     associated_data: Option<BTreeMap<String, String>>,
     key_version_id: Option<String>,
     encryption_algorithm: Option<String>,
+    // Audit logging is not modelled: refused when given.
+    _logging_context: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +99,7 @@ struct DecryptDetails {
 struct DataKeyShape {
     algorithm: String,
     length: u32,
+    _curve_id: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +109,7 @@ struct GenerateKeyDetails {
     include_plaintext_key: bool,
     key_shape: DataKeyShape,
     associated_data: Option<BTreeMap<String, String>>,
+    _logging_context: Option<Unmodelled>,
 }
 
 async fn encrypt(

@@ -25,7 +25,8 @@ use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
 use super::wire::{
-    ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, rfc3339, sort_items,
+    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, UnmodelledFlag, paginate,
+    rfc3339, sort_items,
 };
 use super::workreq::{WorkRequest, WorkRequestSpec, WrFailure, WrResource, WrStatus};
 use crate::kernel::{SimDuration, SimTime};
@@ -119,6 +120,8 @@ struct HealthCheckerDetails {
     timeout_in_millis: Option<u64>,
     interval_in_millis: Option<u64>,
     response_body_regex: Option<String>,
+    // OCI fields the twin does not model: refused when given.
+    _is_force_plain_text: Option<UnmodelledFlag<false>>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -140,6 +143,11 @@ struct BackendSetDetails {
     policy: String,
     backends: Option<Vec<BackendDetails>>,
     health_checker: HealthCheckerDetails,
+    // OCI fields the twin does not model: refused when given.
+    _backend_max_connections: Option<Unmodelled>,
+    _ssl_configuration: Option<Unmodelled>,
+    _session_persistence_configuration: Option<Unmodelled>,
+    _lb_cookie_session_persistence_configuration: Option<Unmodelled>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -149,6 +157,13 @@ struct ListenerDetails {
     default_backend_set_name: String,
     port: u16,
     protocol: String,
+    // OCI fields the twin does not model: refused when given.
+    _hostname_names: Option<Unmodelled>,
+    _path_route_set_name: Option<Unmodelled>,
+    _ssl_configuration: Option<Unmodelled>,
+    _connection_configuration: Option<Unmodelled>,
+    _routing_policy_name: Option<Unmodelled>,
+    _rule_set_names: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +181,18 @@ struct CreateLb {
     listeners: Option<BTreeMap<String, ListenerDetails>>,
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _ip_mode: Option<Unmodelled>,
+    _ipv6_subnet_cidr: Option<Unmodelled>,
+    _is_request_id_enabled: Option<UnmodelledFlag<false>>,
+    _request_id_header: Option<Unmodelled>,
+    _reserved_ips: Option<Unmodelled>,
+    _hostnames: Option<Unmodelled>,
+    _certificates: Option<Unmodelled>,
+    _ssl_cipher_suites: Option<Unmodelled>,
+    _path_route_sets: Option<Unmodelled>,
+    _rule_sets: Option<Unmodelled>,
+    _security_attributes: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]
@@ -175,6 +202,13 @@ struct UpdateLb {
     is_delete_protection_enabled: Option<bool>,
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _ip_mode: Option<Unmodelled>,
+    _ipv6_subnet_cidr: Option<Unmodelled>,
+    _reserved_ips: Option<Unmodelled>,
+    _is_request_id_enabled: Option<UnmodelledFlag<false>>,
+    _request_id_header: Option<Unmodelled>,
+    _security_attributes: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,8 @@ use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
 use super::wire::{
-    ApiResult, FreeformTags, JsonBody, Params, Reply, etag_of, paginate, rfc3339, sort_items,
+    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, UnmodelledFlag, etag_of,
+    paginate, rfc3339, sort_items,
 };
 use super::workreq::{
     WorkRequestSpec, WrFailure, WrResource, list_status_style, render_errors, render_logs,
@@ -121,6 +122,21 @@ struct CreateBody {
     database_mode: Option<String>,
     access_mode: Option<String>,
     crash_recovery: Option<String>,
+    // OCI fields the twin does not model: refused when given.
+    _rest: Option<Unmodelled>,
+    _database_console: Option<Unmodelled>,
+    _security_attributes: Option<Unmodelled>,
+    _is_ipv6_enabled: Option<UnmodelledFlag<false>>,
+    _ipv6_address_ipv6_subnet_cidr_pair_details: Option<Unmodelled>,
+    _backup_policy: Option<Unmodelled>,
+    _source: Option<Unmodelled>,
+    _maintenance: Option<Unmodelled>,
+    _database_management: Option<Unmodelled>,
+    _secure_connections: Option<Unmodelled>,
+    _encrypt_data: Option<Unmodelled>,
+    _customer_contacts: Option<Unmodelled>,
+    _read_endpoint: Option<Unmodelled>,
+    _telemetry_configuration: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +149,38 @@ struct UpdateBody {
     deletion_policy: Option<DeletionPolicy>,
     shape_name: Option<String>,
     is_highly_available: Option<bool>,
+    // OCI fields the twin does not update: refused when given.
+    _subnet_id: Option<Unmodelled>,
+    _nsg_ids: Option<Unmodelled>,
+    _security_attributes: Option<Unmodelled>,
+    _database_mode: Option<Unmodelled>,
+    _access_mode: Option<Unmodelled>,
+    _rest: Option<Unmodelled>,
+    _database_console: Option<Unmodelled>,
+    _availability_domain: Option<Unmodelled>,
+    _fault_domain: Option<Unmodelled>,
+    _mysql_version: Option<Unmodelled>,
+    _configuration_id: Option<Unmodelled>,
+    _admin_username: Option<Unmodelled>,
+    _admin_password: Option<Unmodelled>,
+    #[serde(rename = "dataStorageSizeInGBs")]
+    _data_storage_size_in_gbs: Option<Unmodelled>,
+    _data_storage: Option<Unmodelled>,
+    _hostname_label: Option<Unmodelled>,
+    _ip_address: Option<Unmodelled>,
+    _is_ipv6_enabled: Option<UnmodelledFlag<false>>,
+    _ipv6_address_ipv6_subnet_cidr_pair_details: Option<Unmodelled>,
+    _port: Option<Unmodelled>,
+    _port_x: Option<Unmodelled>,
+    _backup_policy: Option<Unmodelled>,
+    _maintenance: Option<Unmodelled>,
+    _crash_recovery: Option<Unmodelled>,
+    _database_management: Option<Unmodelled>,
+    _secure_connections: Option<Unmodelled>,
+    _encrypt_data: Option<Unmodelled>,
+    _customer_contacts: Option<Unmodelled>,
+    _read_endpoint: Option<Unmodelled>,
+    _telemetry_configuration: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]
@@ -1016,6 +1064,9 @@ struct CreateConfiguration {
     variables: Option<serde_json::Map<String, Value>>,
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _init_variables: Option<Unmodelled>,
+    _options: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]

@@ -27,7 +27,8 @@ use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
 use super::wire::{
-    ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, parse_json, rfc3339, sort_items,
+    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, paginate, parse_json, rfc3339,
+    sort_items,
 };
 use super::workreq::{
     WorkRequest, WorkRequestSpec, WrFailure, WrResource, list_status_style, render_errors,
@@ -147,7 +148,7 @@ struct CreateCluster {
     kubernetes_version: String,
     endpoint_config: Option<EndpointConfig>,
     kms_key_id: Option<String>,
-    options: Option<Value>,
+    options: Option<ClusterOptionsIn>,
     cluster_pod_network_options: Option<Vec<PodNetworkOption>>,
     #[serde(rename = "type")]
     cluster_type: Option<String>,
@@ -156,12 +157,38 @@ struct CreateCluster {
     image_policy_config: Option<Value>,
 }
 
+/// ClusterCreateOptions: kept as given and echoed on GET (the twin acts on
+/// none of them), but only under the names OCI knows.
+#[derive(Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClusterOptionsIn {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_lb_subnet_ids: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip_families: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kubernetes_network_config: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    add_ons: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admission_controller_options: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    persistent_volume_config: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_lb_config: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open_id_connect_token_authentication_config: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open_id_connect_discovery: Option<Value>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EndpointConfig {
     subnet_id: Option<String>,
     nsg_ids: Option<Vec<String>>,
     is_public_ip_enabled: Option<bool>,
+    _security_attributes: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]
@@ -179,6 +206,9 @@ struct UpdateCluster {
     defined_tags: Option<Value>,
     #[serde(rename = "type")]
     cluster_type: Option<String>,
+    // OCI fields the twin does not update: refused when given.
+    _options: Option<Unmodelled>,
+    _image_policy_config: Option<Unmodelled>,
 }
 
 #[derive(Deserialize, Clone, Debug, serde::Serialize)]
@@ -224,6 +254,9 @@ struct CreatePool {
     nsg_ids: Option<Vec<String>>,
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _virtual_node_tags: Option<Unmodelled>,
+    _virtual_node_pool_cycling_details: Option<Unmodelled>,
 }
 
 #[derive(Deserialize)]
@@ -238,6 +271,9 @@ struct UpdatePool {
     placement_configurations: Option<Vec<PlacementConfiguration>>,
     nsg_ids: Option<Vec<String>>,
     pod_configuration: Option<PodConfiguration>,
+    // OCI fields the twin does not model: refused when given.
+    _virtual_node_tags: Option<Unmodelled>,
+    _virtual_node_pool_cycling_details: Option<Unmodelled>,
 }
 
 /// UpdateClusterEndpointConfigDetails: the endpoint subnet itself cannot
@@ -247,6 +283,7 @@ struct UpdatePool {
 struct UpdateEndpointConfig {
     nsg_ids: Option<Vec<String>>,
     is_public_ip_enabled: Option<bool>,
+    _security_attributes: Option<Unmodelled>,
 }
 
 #[derive(Deserialize, Default)]
@@ -516,7 +553,10 @@ async fn create_cluster(
             Ok(())
         },
     );
-    let mut options = b.options.unwrap_or(json!({}));
+    let mut options = match b.options {
+        Some(o) => serde_json::to_value(o).expect("options serialize"),
+        None => json!({}),
+    };
     if let Some(img) = b.image_policy_config {
         options["__imagePolicyConfig"] = img;
     }

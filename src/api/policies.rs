@@ -15,7 +15,9 @@ use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
 use super::vault_wire::TagsIn;
-use super::wire::{ApiResult, JsonBody, Params, Reply, paginate, rfc3339, sort_items};
+use super::wire::{
+    ApiResult, FreeformTags, JsonBody, Params, Reply, paginate, rfc3339, sort_items,
+};
 use crate::model::iam::{IamError, PolicySpec};
 
 /// Policy routes.
@@ -55,8 +57,8 @@ struct CreatePolicy {
     statements: Vec<String>,
     description: String,
     version_date: Option<String>,
-    #[serde(flatten)]
-    tags: TagsIn,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -65,8 +67,8 @@ struct UpdatePolicy {
     description: Option<String>,
     statements: Option<Vec<String>>,
     version_date: Option<String>,
-    #[serde(flatten)]
-    tags: TagsIn,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
 }
 
 /// The Policy model and its etag.
@@ -123,7 +125,7 @@ async fn create_policy(
         },
     )?;
     let mut meta = Meta::new(&id, "policy", &b.compartment_id, &b.name, now, "ACTIVE");
-    b.tags.apply(&mut meta);
+    TagsIn::of(b.freeform_tags, b.defined_tags).apply(&mut meta);
     t.registry.insert(meta);
     policy_reply(t, &id)
 }
@@ -180,7 +182,7 @@ async fn update_policy(
         .iam
         .update_policy(&t.identity, &id, b.description, b.statements)?;
     let meta = t.registry.get_kind_mut(&id, "policy")?;
-    b.tags.apply(meta);
+    TagsIn::of(b.freeform_tags, b.defined_tags).apply(meta);
     meta.version += 1;
     policy_reply(t, &id)
 }

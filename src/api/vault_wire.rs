@@ -64,6 +64,14 @@ pub struct TagsIn {
 }
 
 impl TagsIn {
+    /// The tags a body gave.
+    pub fn of(freeform_tags: Option<FreeformTags>, defined_tags: Option<Value>) -> TagsIn {
+        TagsIn {
+            freeform_tags,
+            defined_tags,
+        }
+    }
+
     /// Writes the given tags into the registry entry (absent ones stay).
     pub fn apply(self, meta: &mut Meta) {
         if let Some(f) = self.freeform_tags {

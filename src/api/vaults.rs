@@ -24,7 +24,10 @@ use super::vault_wire::{
     TagsIn, around, guard_compartment, guard_secret, meta_mut, metadata_json, stages_json,
     sync_timings,
 };
-use super::wire::{ApiResult, JsonBody, Params, Reply, etag_of, paginate, rfc3339, sort_items};
+use super::wire::{
+    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, UnmodelledFlag, etag_of,
+    paginate, rfc3339, sort_items,
+};
 use crate::model::iam::Verb;
 use crate::model::vault::{
     NewContent, NewVersionStage, Secret, SecretSpec, SecretUpdate, SecretVersion,
@@ -99,39 +102,6 @@ impl ContentIn {
     }
 }
 
-/// Fields of the secret models the twin does not model; refused rather than dropped.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Unmodelled {
-    rotation_config: Option<Value>,
-    replication_config: Option<Value>,
-    secret_rules: Option<Value>,
-    secret_generation_context: Option<Value>,
-    enable_auto_generation: Option<bool>,
-}
-
-impl Unmodelled {
-    fn check(&self) -> Result<(), ApiError> {
-        let given = [
-            ("rotationConfig", self.rotation_config.is_some()),
-            ("replicationConfig", self.replication_config.is_some()),
-            ("secretRules", self.secret_rules.is_some()),
-            (
-                "secretGenerationContext",
-                self.secret_generation_context.is_some(),
-            ),
-            (
-                "enableAutoGeneration",
-                self.enable_auto_generation == Some(true),
-            ),
-        ];
-        match given.iter().find(|(_, set)| *set) {
-            Some((field, _)) => Err(ApiError::invalid(field, "not modelled by the twin")),
-            None => Ok(()),
-        }
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateSecret {
@@ -142,10 +112,14 @@ struct CreateSecret {
     description: Option<String>,
     metadata: Option<Value>,
     secret_content: Option<ContentIn>,
-    #[serde(flatten)]
-    tags: TagsIn,
-    #[serde(flatten)]
-    unmodelled: Unmodelled,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _rotation_config: Option<Unmodelled>,
+    _replication_config: Option<Unmodelled>,
+    _secret_rules: Option<Unmodelled>,
+    _secret_generation_context: Option<Unmodelled>,
+    _enable_auto_generation: Option<UnmodelledFlag<false>>,
 }
 
 #[derive(Deserialize)]
@@ -155,10 +129,14 @@ struct UpdateSecret {
     description: Option<String>,
     metadata: Option<Value>,
     secret_content: Option<ContentIn>,
-    #[serde(flatten)]
-    tags: TagsIn,
-    #[serde(flatten)]
-    unmodelled: Unmodelled,
+    freeform_tags: Option<FreeformTags>,
+    defined_tags: Option<Value>,
+    // OCI fields the twin does not model: refused when given.
+    _rotation_config: Option<Unmodelled>,
+    _replication_config: Option<Unmodelled>,
+    _secret_rules: Option<Unmodelled>,
+    _secret_generation_context: Option<Unmodelled>,
+    _enable_auto_generation: Option<UnmodelledFlag<false>>,
 }
 
 /// The Secret (or SecretSummary) model and its etag.
@@ -198,7 +176,6 @@ async fn create_secret(
     ctx: Ctx,
     JsonBody(b): JsonBody<CreateSecret>,
 ) -> ApiResult {
-    b.unmodelled.check()?;
     let content = b
         .secret_content
         .ok_or_else(|| ApiError::missing("secretContent"))?
@@ -229,7 +206,7 @@ async fn create_secret(
         now,
         state,
     );
-    b.tags.apply(&mut meta);
+    TagsIn::of(b.freeform_tags, b.defined_tags).apply(&mut meta);
     t.registry.insert(meta);
     secret_reply(&t, &id)
 }
@@ -292,7 +269,6 @@ async fn update_secret(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<UpdateSecret>,
 ) -> ApiResult {
-    b.unmodelled.check()?;
     let current_version_number = b
         .current_version_number
         .map(|n| {
@@ -324,7 +300,7 @@ async fn update_secret(
     let meta = meta_mut(&mut t, &id, "vaultsecret", &compartment, &name);
     meta.lifecycle_state = state.as_str().to_string();
     meta.version += 1;
-    b.tags.apply(meta);
+    TagsIn::of(b.freeform_tags, b.defined_tags).apply(meta);
     secret_reply(&t, &id)
 }
 

@@ -1,7 +1,8 @@
 //! Wire helpers every service shares: query parameters (with repeated keys),
-//! JSON bodies whose errors name the field, replies with `etag` and
-//! `opc-next-page`, pagination with opaque page tokens, sorting, and RFC 3339
-//! timestamps from virtual time.
+//! JSON bodies whose errors name the field (and which refuse fields the twin
+//! does not model or OCI does not know, never dropping them), replies with
+//! `etag` and `opc-next-page`, pagination with opaque page tokens, sorting,
+//! and RFC 3339 timestamps from virtual time.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::ApiError;
 use crate::kernel::SimTime;
@@ -121,7 +122,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 /// A JSON request body. Errors name the field: a type mismatch or an unknown
 /// enum value gives 400 InvalidParameter `routeRules[0].destinationType: ...`,
 /// a missing required field 400 MissingParameter, text that is not JSON
-/// 400 CannotParseRequest.
+/// 400 CannotParseRequest. No field is ever dropped: one that OCI knows but
+/// the twin does not keep is declared [`Unmodelled`] in the body struct and
+/// refused when given, and one that no struct names (a typo, or a field OCI
+/// does not have on this request) is refused as unknown.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -143,7 +147,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    // The first field serde skipped, with its path: no struct names it.
+    let mut unknown: Option<String> = None;
+    let mut note = |p: serde_ignored::Path<'_>| {
+        unknown.get_or_insert_with(|| field_path(&p));
+    };
+    let parsed = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(de, &mut note));
+    if let Some(field) = unknown {
+        // An unknown field is the first thing to fix even when a later one
+        // is also wrong: a misspelt key can be why a required one is missing.
+        return Err(ApiError::invalid(&field, UNKNOWN_FIELD));
+    }
+    parsed.map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let msg = inner.to_string();
@@ -164,6 +179,64 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         ApiError::invalid(field, msg)
     })
+}
+
+/// The message for a body field that no request struct names.
+pub const UNKNOWN_FIELD: &str =
+    "not a field of this request (OCI's API has no such property here; check the spelling)";
+
+/// The message for a field OCI knows that the twin does not keep.
+pub const NOT_MODELLED: &str = "not modelled by the twin";
+
+/// A JSON field path as OCI's messages write it: `routeRules[0].cidrBlok`.
+fn field_path(p: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match p {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            s if s.is_empty() => key.clone(),
+            s => format!("{s}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
+}
+
+/// A request field that OCI knows and the twin does not model: absent or
+/// `null` it is accepted; any other value is 400 InvalidParameter naming the
+/// field's path (`podConfiguration.foo: not modelled by the twin`), so a
+/// setting never seems to take when it did not.
+///
+/// Declaring one is one line in the body struct, with a leading underscore
+/// so the field is never read (serde's camelCase drops it:
+/// `_ipv6_private_cidr_blocks` is `ipv6PrivateCidrBlocks` on the wire):
+///
+/// ```ignore
+/// _ipv6_private_cidr_blocks: Option<Unmodelled>,
+/// _is_ipv6_enabled: Option<UnmodelledFlag<false>>, // OCI's default: harmless
+/// ```
+///
+/// [`UnmodelledFlag`] also accepts one boolean: the value OCI takes when the
+/// field is absent, which therefore changes nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unmodelled<const HARMLESS: bool = false, const IS_FLAG: bool = false>;
+
+/// A boolean field OCI knows and the twin does not model, where `DEFAULT`
+/// (OCI's value when absent) is accepted and the other value refused.
+pub type UnmodelledFlag<const DEFAULT: bool> = Unmodelled<DEFAULT, true>;
+
+impl<'de, const HARMLESS: bool, const IS_FLAG: bool> Deserialize<'de>
+    for Unmodelled<HARMLESS, IS_FLAG>
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => Ok(Unmodelled),
+            serde_json::Value::Bool(b) if IS_FLAG && b == HARMLESS => Ok(Unmodelled),
+            _ => Err(D::Error::custom(NOT_MODELLED)),
+        }
+    }
 }
 
 /// A successful reply: status, JSON body (or none), and OCI's headers.
@@ -435,5 +508,67 @@ mod tests {
         );
         let e = parse_json::<Body>(b"{not json").unwrap_err();
         assert_eq!(e.code, "CannotParseRequest");
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+        _fault_domains: Option<Unmodelled>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Outer {
+        cidr_block: String,
+        items: Option<Vec<Inner>>,
+        _ipv6_private_cidr_blocks: Option<Unmodelled>,
+        _is_ipv6_enabled: Option<UnmodelledFlag<false>>,
+    }
+
+    fn refusal(body: &str) -> String {
+        let e = parse_json::<Outer>(body.as_bytes()).unwrap_err();
+        assert_eq!(e.code, "InvalidParameter", "{e}");
+        e.message
+    }
+
+    #[test]
+    fn unmodelled_fields_are_refused_by_name_and_harmless_values_pass() {
+        assert_eq!(
+            refusal(r#"{"cidrBlock":"10.0.0.0/16","ipv6PrivateCidrBlocks":["fd00::/48"]}"#),
+            "ipv6PrivateCidrBlocks: not modelled by the twin"
+        );
+        assert_eq!(
+            refusal(r#"{"cidrBlock":"x","isIpv6Enabled":true}"#),
+            "isIpv6Enabled: not modelled by the twin"
+        );
+        assert_eq!(
+            refusal(
+                r#"{"cidrBlock":"x","items":[{"name":"a"},{"name":"b","faultDomains":["FD-1"]}]}"#
+            ),
+            "items[1].faultDomains: not modelled by the twin"
+        );
+        let ok = r#"{"cidrBlock":"x","ipv6PrivateCidrBlocks":null,"isIpv6Enabled":false,"items":[{"name":"a","faultDomains":null}]}"#;
+        let b = parse_json::<Outer>(ok.as_bytes()).unwrap();
+        assert_eq!(b.cidr_block, "x");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_with_their_path() {
+        assert_eq!(
+            refusal(r#"{"cidrBlok":"10.0.0.0/16"}"#),
+            format!("cidrBlok: {UNKNOWN_FIELD}")
+        );
+        assert_eq!(
+            refusal(r#"{"cidrBlock":"x","items":[{"name":"a","nmae":"b"}]}"#),
+            format!("items[0].nmae: {UNKNOWN_FIELD}")
+        );
+        // Even `null` is refused: the name itself is the mistake.
+        assert_eq!(
+            refusal(r#"{"cidrBlock":"x","typo":null}"#),
+            format!("typo: {UNKNOWN_FIELD}")
+        );
     }
 }
