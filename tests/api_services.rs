@@ -544,6 +544,22 @@ async fn services_refuse_fields_the_twin_does_not_keep() {
         "reservedIps",
     )
     .await;
+    // ipMode: OCI's default IPV4 is what the twin models; IPV6 is refused.
+    let v6 = c
+        .post("/20170115/loadBalancers", &lb("ipMode", json!("IPV6")))
+        .await;
+    assert_eq!(
+        (v6.status, v6.code(), v6.message().to_string()),
+        (
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            format!("ipMode: {NOT_MODELLED} (only `IPV4`, OCI's default)")
+        )
+    );
+    let v4 = c
+        .post("/20170115/loadBalancers", &lb("ipMode", json!("IPV4")))
+        .await;
+    assert!(v4.status.is_success(), "{:?}", v4.body);
     refused(
         &c,
         "POST",

@@ -25,8 +25,8 @@ use super::pipeline::Ctx;
 use super::registry::Meta;
 use super::state::{Shared, Twin};
 use super::wire::{
-    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, UnmodelledFlag, paginate,
-    rfc3339, sort_items,
+    ApiResult, FreeformTags, JsonBody, Params, Reply, Unmodelled, UnmodelledExcept, UnmodelledFlag,
+    WireDefault, paginate, rfc3339, sort_items,
 };
 use super::workreq::{WorkRequest, WorkRequestSpec, WrFailure, WrResource, WrStatus};
 use crate::kernel::{SimDuration, SimTime};
@@ -166,6 +166,13 @@ struct ListenerDetails {
     _rule_set_names: Option<Unmodelled>,
 }
 
+/// The twin's load balancers are IPv4 only: `ipMode` may be OCI's default.
+struct Ipv4Only;
+
+impl WireDefault for Ipv4Only {
+    const VALUE: &'static str = "IPV4";
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateLb {
@@ -182,7 +189,7 @@ struct CreateLb {
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
     // OCI fields the twin does not model: refused when given.
-    _ip_mode: Option<Unmodelled>,
+    _ip_mode: Option<UnmodelledExcept<Ipv4Only>>,
     _ipv6_subnet_cidr: Option<Unmodelled>,
     _is_request_id_enabled: Option<UnmodelledFlag<false>>,
     _request_id_header: Option<Unmodelled>,
@@ -203,7 +210,7 @@ struct UpdateLb {
     freeform_tags: Option<FreeformTags>,
     defined_tags: Option<Value>,
     // OCI fields the twin does not model: refused when given.
-    _ip_mode: Option<Unmodelled>,
+    _ip_mode: Option<UnmodelledExcept<Ipv4Only>>,
     _ipv6_subnet_cidr: Option<Unmodelled>,
     _reserved_ips: Option<Unmodelled>,
     _is_request_id_enabled: Option<UnmodelledFlag<false>>,

@@ -239,6 +239,34 @@ impl<'de, const HARMLESS: bool, const IS_FLAG: bool> Deserialize<'de>
     }
 }
 
+/// The one string value of a field that the twin models only at that value
+/// (OCI's default): see [`UnmodelledExcept`].
+pub trait WireDefault {
+    /// The value accepted, exactly as OCI spells it.
+    const VALUE: &'static str;
+}
+
+/// A string field OCI knows where the twin models only its default,
+/// `D::VALUE`: absent, `null` or that value is accepted (it changes nothing),
+/// any other value is 400 InvalidParameter naming the field, as
+/// [`Unmodelled`] does. An LB's `ipMode: "IPV4"` is the case in point.
+pub struct UnmodelledExcept<D: WireDefault>(std::marker::PhantomData<D>);
+
+impl<'de, D: WireDefault> Deserialize<'de> for UnmodelledExcept<D> {
+    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => Ok(UnmodelledExcept(std::marker::PhantomData)),
+            serde_json::Value::String(v) if v == D::VALUE => {
+                Ok(UnmodelledExcept(std::marker::PhantomData))
+            }
+            _ => Err(De::Error::custom(format!(
+                "{NOT_MODELLED} (only `{}`, OCI's default)",
+                D::VALUE
+            ))),
+        }
+    }
+}
+
 /// A successful reply: status, JSON body (or none), and OCI's headers.
 #[derive(Debug)]
 pub struct Reply {
