@@ -229,6 +229,47 @@ async fn a_restart_resumes_from_the_state_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test]
+async fn a_state_file_that_replays_differently_is_refused() {
+    let dir = std::env::temp_dir().join(format!("ocisim-diverge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.jsonl");
+    let _ = std::fs::remove_file(&file);
+    let boot = Boot {
+        seed: 9,
+        time_scale: 0.0,
+        ..Boot::default()
+    };
+    {
+        let s = ocisim::api::start(boot.clone(), Some(&file), None)
+            .await
+            .unwrap();
+        let c = TestClient::from_state(s);
+        let v = c
+            .post(
+                "/20160918/vcns",
+                &json!({"compartmentId": c.tenancy(), "cidrBlock": "10.0.0.0/16"}),
+            )
+            .await;
+        assert_eq!(v.status, StatusCode::OK);
+    }
+    // As if an older twin had refused the create that this one accepts.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\"status\":200"), "{text}");
+    std::fs::write(&file, text.replacen("\"status\":200", "\"status\":400", 1)).unwrap();
+    let err = ocisim::api::start(boot, Some(&file), None)
+        .await
+        .err()
+        .expect("a diverging replay is refused");
+    assert!(
+        err.contains(
+            "journal entry 0 (POST /20160918/vcns): answered 200 on replay where it answered 400"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The one item of `list` whose displayName is `name`.
 fn named<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     let found: Vec<_> = list

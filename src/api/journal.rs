@@ -36,6 +36,12 @@ pub struct Entry {
     pub headers: Vec<(String, String)>,
     /// The body (requests are JSON, so text).
     pub body: String,
+    /// The status the twin answered with. A replay that answers otherwise
+    /// (a state file from a twin that judged requests differently) stops
+    /// with an error instead of resuming a state that silently diverged.
+    /// Absent in state files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 /// The settings a journal replays against.
@@ -281,6 +287,7 @@ mod tests {
             target: "/20160918/vcns".into(),
             headers: vec![],
             body: "{}".into(),
+            status: Some(200),
         }
     }
 

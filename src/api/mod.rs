@@ -100,10 +100,21 @@ pub async fn replay(s: &Shared, snap: &Snapshot) -> Result<(), String> {
             .body(Body::from(e.body.clone()))
             .map_err(|err| format!("journal entry {i}: {err}"))?;
         req.extensions_mut().insert(Replay { at: SimTime(e.at) });
-        app.clone()
+        let resp = app
+            .clone()
             .oneshot(req)
             .await
             .map_err(|err| format!("journal entry {i}: {err}"))?;
+        if let Some(was) = e.status
+            && resp.status().as_u16() != was
+        {
+            return Err(format!(
+                "journal entry {i} ({} {}): answered {} on replay where it answered {was} when                  recorded (a state file from a twin that judges requests differently; start                  without it)",
+                e.method,
+                e.target,
+                resp.status().as_u16()
+            ));
+        }
     }
     let end = SimTime(snap.now_ms);
     s.lock_raw().advance_to(end);

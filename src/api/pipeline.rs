@@ -272,6 +272,7 @@ async fn handle(
             target: target.to_string(),
             headers: journal_headers,
             body: body_text,
+            status: Some(resp.status().as_u16()),
         };
         let appended = s
             .journal
