@@ -313,7 +313,9 @@ pub fn parse_authorization(value: &str) -> Result<SignatureParams, AuthError> {
         .trim()
         .strip_prefix("Signature ")
         .ok_or_else(|| AuthError::Malformed("it must start with `Signature `".to_string()))?;
-    let mut fields = BTreeMap::new();
+    // At most a handful of parameters: a small list beats a map here, and
+    // the values borrow from the header.
+    let mut fields: Vec<(&str, &str)> = Vec::with_capacity(5);
     let mut s = rest.trim();
     while !s.is_empty() {
         let (name, after) = s
@@ -322,26 +324,31 @@ pub fn parse_authorization(value: &str) -> Result<SignatureParams, AuthError> {
         let (val, after) = after
             .split_once('"')
             .ok_or_else(|| AuthError::Malformed(format!("unterminated value for `{name}`")))?;
-        fields.insert(name.trim().to_string(), val.to_string());
+        let name = name.trim();
+        // A repeated parameter: the last one counts.
+        fields.retain(|(n, _)| *n != name);
+        fields.push((name, val));
         s = after.trim_start().trim_start_matches(',').trim_start();
     }
+    let get = |name: &str| fields.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
     let take = |name: &str| {
-        fields
-            .get(name)
-            .cloned()
+        get(name)
+            .map(str::to_string)
             .ok_or_else(|| AuthError::Malformed(format!("no `{name}` parameter")))
     };
     let key_id = take("keyId")?;
     let algorithm = take("algorithm")?;
     // draft-cavage: without `headers`, only `date` is signed.
-    let headers = fields
-        .get("headers")
+    let headers = get("headers")
         .map(|h| h.split_whitespace().map(str::to_ascii_lowercase).collect())
         .unwrap_or_else(|| vec!["date".to_string()]);
     let signature = STANDARD
-        .decode(take("signature")?)
+        .decode(
+            get("signature")
+                .ok_or_else(|| AuthError::Malformed("no `signature` parameter".to_string()))?,
+        )
         .map_err(|e| AuthError::Malformed(format!("signature is not base64: {e}")))?;
-    if let Some(v) = fields.get("version").filter(|v| *v != "1") {
+    if let Some(v) = get("version").filter(|v| *v != "1") {
         return Err(AuthError::Malformed(format!("unknown version `{v}`")));
     }
     Ok(SignatureParams {
@@ -361,19 +368,22 @@ pub fn signing_string(
     headers: &HeaderMap,
     signed: &[String],
 ) -> Result<String, AuthError> {
-    let mut lines = Vec::with_capacity(signed.len());
-    for name in signed {
+    let mut text = String::with_capacity(256);
+    for (i, name) in signed.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(name);
+        text.push_str(": ");
         if name == "(request-target)" {
-            lines.push(format!(
-                "(request-target): {} {target}",
-                method.as_str().to_ascii_lowercase()
-            ));
+            text.extend(method.as_str().chars().map(|c| c.to_ascii_lowercase()));
+            text.push(' ');
+            text.push_str(target);
         } else {
-            let value = header_str(headers, name)?;
-            lines.push(format!("{name}: {value}"));
+            text.push_str(header_str(headers, name)?);
         }
     }
-    Ok(lines.join("\n"))
+    Ok(text)
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, AuthError> {
