@@ -1,5 +1,6 @@
 //! Operations issue 3 added to the REST API, in process: OKE work-request
-//! cancellation, DHCP options CRUD, the VNICs of an NSG, KMS crypto, MySQL
+//! cancellation, DHCP options CRUD, the VNICs of an NSG (and its delete
+//! refused while something is in it), load balancer NSG updates, KMS crypto, MySQL
 //! configurations and virtual node pool labels and taints reaching the
 //! World. Every reply is checked against the state it should leave.
 
@@ -1281,5 +1282,267 @@ async fn cancel_secret_rotation_is_an_operation_not_a_missing_route() {
         !r.message().contains("no operation answers"),
         "{}",
         r.message()
+    );
+}
+
+// ------------------------------------------------ NSGs in use, LB NSG updates
+
+/// Creates a load balancer in the LB subnet with `nsgs` and waits until it
+/// is ACTIVE. Returns its OCID.
+async fn api_lb(c: &TestClient, nsgs: Value) -> String {
+    let r = c
+        .post(
+            "/20170115/loadBalancers",
+            &json!({"compartmentId": c.tenancy(), "displayName": "lb", "shapeName": "flexible",
+                    "shapeDetails": {"minimumBandwidthInMbps": 10, "maximumBandwidthInMbps": 100},
+                    "subnetIds": [subnet(c, "lb")], "networkSecurityGroupIds": nsgs}),
+        )
+        .await;
+    ok(&r, StatusCode::ACCEPTED);
+    let w = wait_lb(c, r.header("opc-work-request-id").unwrap()).await;
+    w["loadBalancerId"].as_str().unwrap().to_string()
+}
+
+/// The VNIC ids ListNetworkSecurityGroupVnics gives for `nsg`.
+async fn nsg_vnics(c: &TestClient, nsg: &str) -> Vec<String> {
+    let r = c
+        .get(&format!("/20160918/networkSecurityGroups/{nsg}/vnics"))
+        .await;
+    ok(&r, StatusCode::OK);
+    ids(&r.body, "vnicId")
+}
+
+#[tokio::test]
+async fn an_nsg_with_a_vnic_in_it_is_not_deleted_until_the_vnic_leaves() {
+    let c = client().await;
+    let nsg = api_nsg(&c, &vcn(&c), "web").await;
+    let lb = api_lb(&c, json!([nsg])).await;
+    let vnic = nsg_vnics(&c, &nsg).await.pop().unwrap();
+    let path = format!("/20160918/networkSecurityGroups/{nsg}");
+    let d = c.delete(&path).await;
+    ok(&d, StatusCode::CONFLICT);
+    // Conflict, never IncorrectState (which the SDK retries for minutes),
+    // naming the NSG, the VNIC and the load balancer it belongs to.
+    assert_eq!(d.code(), "Conflict");
+    for part in [&nsg, &vnic, &lb] {
+        assert!(d.message().contains(part.as_str()), "{}", d.message());
+    }
+    let g = c.get(&path).await;
+    ok(&g, StatusCode::OK);
+    assert_eq!(g.body["lifecycleState"], "AVAILABLE");
+    assert!(c.state.lock_raw().world.network.nsg_by_ocid(&nsg).is_some());
+    // The load balancer leaves the NSG: the delete goes through.
+    let u = c
+        .put(
+            &format!("/20170115/loadBalancers/{lb}/networkSecurityGroups"),
+            &json!({"networkSecurityGroupIds": []}),
+        )
+        .await;
+    ok(&u, StatusCode::ACCEPTED);
+    wait_lb(&c, u.header("opc-work-request-id").unwrap()).await;
+    assert!(nsg_vnics(&c, &nsg).await.is_empty());
+    ok(&c.delete(&path).await, StatusCode::NO_CONTENT);
+    assert!(c.state.lock_raw().world.network.nsg_by_ocid(&nsg).is_none());
+}
+
+#[tokio::test]
+async fn lb_update_network_security_groups_moves_its_vnic_when_done() {
+    let c = client().await;
+    let (a, b, gone) = (
+        api_nsg(&c, &vcn(&c), "a").await,
+        api_nsg(&c, &vcn(&c), "b").await,
+        api_nsg(&c, &vcn(&c), "gone").await,
+    );
+    let lb = api_lb(&c, json!([a])).await;
+    let vnic = nsg_vnics(&c, &a).await.pop().unwrap();
+    let path = format!("/20170115/loadBalancers/{lb}/networkSecurityGroups");
+    // Refused at once: an unknown NSG, a repeat, a missing load balancer.
+    let r = c
+        .put(
+            &path,
+            &json!({"networkSecurityGroupIds": ["ocid1.networksecuritygroup.oc1..nope"]}),
+        )
+        .await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().starts_with("networkSecurityGroupIds[0]"),
+        "{}",
+        r.message()
+    );
+    let r = c
+        .put(&path, &json!({"networkSecurityGroupIds": [b, b]}))
+        .await;
+    ok(&r, StatusCode::BAD_REQUEST);
+    assert!(r.message().contains("[1]"), "{}", r.message());
+    ok(
+        &c.put(
+            "/20170115/loadBalancers/ocid1.loadbalancer.oc1..none/networkSecurityGroups",
+            &json!({"networkSecurityGroupIds": []}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    );
+    // if-match against the load balancer's etag.
+    let etag = c
+        .get(&format!("/20170115/loadBalancers/{lb}"))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let body = json!({"networkSecurityGroupIds": [b]});
+    ok(
+        &c.send("PUT", &path, Some(&body), &[("if-match", "stale")])
+            .await,
+        StatusCode::PRECONDITION_FAILED,
+    );
+    let u = c
+        .send(
+            "PUT",
+            &path,
+            Some(&body),
+            &[("if-match", &etag), ("opc-retry-token", "nsg-1")],
+        )
+        .await;
+    ok(&u, StatusCode::ACCEPTED);
+    let wr = u.header("opc-work-request-id").unwrap().to_string();
+    // The same retry token replays the same work request.
+    let again = c
+        .send("PUT", &path, Some(&body), &[("opc-retry-token", "nsg-1")])
+        .await;
+    assert_eq!(again.header("opc-work-request-id"), Some(wr.as_str()));
+    // Nothing moves before the work request completes.
+    let g = c.get(&format!("/20170115/loadBalancers/{lb}")).await.body;
+    assert_eq!(g["networkSecurityGroupIds"], json!([a]));
+    let w = wait_lb(&c, &wr).await;
+    assert_eq!(w["type"], "UpdateNetworkSecurityGroups");
+    assert_eq!(w["loadBalancerId"], lb);
+    let g = c.get(&format!("/20170115/loadBalancers/{lb}")).await;
+    assert_eq!(g.body["networkSecurityGroupIds"], json!([b]));
+    assert_ne!(g.header("etag"), Some(etag.as_str()));
+    let v = c.get(&format!("/20160918/vnics/{vnic}")).await.body;
+    assert_eq!(v["nsgIds"], json!([b]));
+    assert!(nsg_vnics(&c, &a).await.is_empty());
+    assert_eq!(nsg_vnics(&c, &b).await, std::slice::from_ref(&vnic));
+    // An NSG deleted while the update waits fails the work request; the
+    // load balancer keeps what it had.
+    let u = c
+        .put(&path, &json!({"networkSecurityGroupIds": [b, gone]}))
+        .await;
+    ok(&u, StatusCode::ACCEPTED);
+    ok(
+        &c.delete(&format!("/20160918/networkSecurityGroups/{gone}"))
+            .await,
+        StatusCode::NO_CONTENT,
+    );
+    c.advance("10m").await;
+    let w = c
+        .get(&format!(
+            "/20170115/loadBalancerWorkRequests/{}",
+            u.header("opc-work-request-id").unwrap()
+        ))
+        .await
+        .body;
+    assert_eq!(w["lifecycleState"], "FAILED", "{w:?}");
+    assert!(
+        w["errorDetails"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&gone),
+        "{w:?}"
+    );
+    let g = c.get(&format!("/20170115/loadBalancers/{lb}")).await.body;
+    assert_eq!(g["networkSecurityGroupIds"], json!([b]));
+    assert_eq!(
+        c.get(&format!("/20160918/vnics/{vnic}")).await.body["nsgIds"],
+        json!([b])
+    );
+}
+
+/// A pool in the cluster whose nodes carry `tier=gold` and the `dedicated`
+/// taint (so the scenario's `gold` pods land there), with pod NSGs `nsgs`.
+async fn gold_pool(c: &TestClient, cluster: &str, nsgs: Value) -> String {
+    api_pool(
+        c,
+        cluster,
+        1,
+        json!({"initialVirtualNodeLabels": [{"key": "tier", "value": "gold"}],
+               "taints": [{"key": "dedicated", "value": "gold", "effect": "NoSchedule"}],
+               "podConfiguration": {"subnetId": subnet(c, "pods"), "shape": "Pod.Standard.E4.Flex",
+                                    "nsgIds": nsgs}}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn pod_nsgs_hold_an_nsg_while_pods_run_and_follow_pool_updates() {
+    let c = client_from(scheduling_scenario()).await;
+    let (old, new) = (
+        api_nsg(&c, &vcn(&c), "old").await,
+        api_nsg(&c, &vcn(&c), "new").await,
+    );
+    let cluster = api_cluster(&c).await;
+    let pool = gold_pool(&c, &cluster, json!([old])).await;
+    c.advance("5m").await;
+    assert_eq!(placement(&c, "gold").0.len(), 2);
+    let pod_nsgs = |c: &TestClient| {
+        let t = c.state.lock_raw();
+        let p = t.world.oke.pools.iter().find(|p| p.id == pool).unwrap();
+        p.pod_nsgs.clone()
+    };
+    assert_eq!(pod_nsgs(&c), std::slice::from_ref(&old));
+    // The pods' VNICs are in `old` (the twin has no pod VNICs, the pool's pod
+    // NSGs stand for them): the delete is refused, naming the pool.
+    let d = c
+        .delete(&format!("/20160918/networkSecurityGroups/{old}"))
+        .await;
+    ok(&d, StatusCode::CONFLICT);
+    assert_eq!(d.code(), "Conflict");
+    assert!(d.message().contains(&old), "{}", d.message());
+    assert!(d.message().contains(&pool), "{}", d.message());
+    assert!(
+        d.message().contains("podConfiguration.nsgIds"),
+        "{}",
+        d.message()
+    );
+    // The pool moves its pods to `new`: the model follows when the update
+    // completes, and `old` is free.
+    let u = c
+        .put(
+            &format!("/20180222/virtualNodePools/{pool}"),
+            &json!({"podConfiguration": {"subnetId": subnet(&c, "pods"),
+                    "shape": "Pod.Standard.E4.Flex", "nsgIds": [new]}}),
+        )
+        .await;
+    ok(&u, StatusCode::ACCEPTED);
+    assert_eq!(
+        pod_nsgs(&c),
+        std::slice::from_ref(&old),
+        "not before the work request"
+    );
+    c.advance("10m").await;
+    assert_eq!(pod_nsgs(&c), std::slice::from_ref(&new));
+    ok(
+        &c.delete(&format!("/20160918/networkSecurityGroups/{old}"))
+            .await,
+        StatusCode::NO_CONTENT,
+    );
+    let d = c
+        .delete(&format!("/20160918/networkSecurityGroups/{new}"))
+        .await;
+    ok(&d, StatusCode::CONFLICT);
+    // A pool that names an NSG but has no pods keeps nothing in it.
+    let idle = api_nsg(&c, &vcn(&c), "idle").await;
+    api_pool(
+        &c,
+        &cluster,
+        0,
+        json!({"nsgIds": [idle], "podConfiguration": {"subnetId": subnet(&c, "pods"),
+               "shape": "Pod.Standard.E4.Flex", "nsgIds": [idle]}}),
+    )
+    .await;
+    ok(
+        &c.delete(&format!("/20160918/networkSecurityGroups/{idle}"))
+            .await,
+        StatusCode::NO_CONTENT,
     );
 }

@@ -1456,10 +1456,13 @@ async fn update_nsg(
     Ok(Reply::json(&nsg_render(&t, m)).etag(&m.etag()))
 }
 
+/// DeleteNetworkSecurityGroup: only an empty NSG goes (OCI: "The group must
+/// not contain any VNICs"); otherwise 409 Conflict naming what is in it.
 async fn delete_nsg(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> ApiResult {
     let mut t = s.lock(&ctx);
     t.registry.get_kind(&id, "networksecuritygroup")?;
-    t.world.network.delete_nsg(&id)?;
+    let used_by = nsg_user(&t, &id);
+    t.world.network.delete_nsg(&id, used_by)?;
     terminate(&mut t, &id, "networksecuritygroup");
     Ok(Reply::empty())
 }
@@ -1949,6 +1952,21 @@ pub fn check_nsg_ids(t: &Twin, field: &str, ids: &[String], vcn: VcnId) -> Resul
     Ok(())
 }
 
+/// The model names of NSGs given by OCID and already checked by
+/// [`check_nsg_ids`]: the names the model's rules and reachability use (an
+/// API-made NSG's name is its OCID, a scenario's is the one it declares).
+pub fn nsg_names(t: &Twin, ids: &[String]) -> Vec<String> {
+    ids.iter()
+        .map(|id| {
+            t.world
+                .network
+                .nsg_by_ocid(id)
+                .map(|g| g.name.clone())
+                .expect("NSG ids are checked before use")
+        })
+        .collect()
+}
+
 /// What a service says about a VNIC it creates.
 pub struct NewVnic<'a> {
     /// Compartment of the VNIC (its parent's).
@@ -2058,6 +2076,31 @@ pub fn set_vnic_nsgs(t: &mut Twin, vnic: &str, nsg_ids: &[String]) {
     t.registry.touch(vnic);
 }
 
+/// Whether VNIC `vnic` (a registry entry) is live and in NSG `nsg`.
+fn vnic_in_nsg(t: &Twin, vnic: &Meta, nsg: &str) -> bool {
+    vnic.lifecycle_state == "AVAILABLE"
+        && extras(t, &vnic.id)["nsgIds"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|n| *n == nsg))
+}
+
+/// What is still in NSG `nsg`, in words, or `None` when it is empty: a live
+/// VNIC with the resource it belongs to, else what OKE puts in it that has
+/// no VNIC of its own in the twin ([`super::oke::nsg_user`]).
+fn nsg_user(t: &Twin, nsg: &str) -> Option<String> {
+    let parents = t.ext.get::<VnicParents>();
+    let vnic = t.registry.of_kind("vnic").find(|m| vnic_in_nsg(t, m, nsg));
+    match vnic {
+        Some(m) => Some(
+            match parents.and_then(|p| p.by_vnic.get(&m.id)) {
+                Some((parent, _)) => format!("VNIC {} of {parent} is in it", m.id),
+                None => format!("VNIC {} is in it", m.id),
+            } + "; remove the VNIC from the group, or delete the resource it belongs to, first",
+        ),
+        None => super::oke::nsg_user(t, nsg),
+    }
+}
+
 /// ListNetworkSecurityGroupVnics: the live VNICs in the NSG, sorted by
 /// `timeAssociated` (the only `sortBy`; newest first unless `sortOrder=ASC`,
 /// as OCI's time sorts default), paged.
@@ -2073,12 +2116,7 @@ async fn list_nsg_vnics(
     let mut rows: Vec<(crate::kernel::SimTime, String, Value)> = t
         .registry
         .of_kind("vnic")
-        .filter(|m| m.lifecycle_state == "AVAILABLE")
-        .filter(|m| {
-            extras(&t, &m.id)["nsgIds"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|n| *n == id.as_str()))
-        })
+        .filter(|m| vnic_in_nsg(&t, m, &id))
         .map(|m| {
             let (parent, at) = parents
                 .and_then(|p| p.by_vnic.get(&m.id).cloned())

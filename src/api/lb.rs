@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::core::check_compartment;
-use super::core_net::{NewVnic, check_nsg_ids, register_vnic, release_vnic};
+use super::core_net::{NewVnic, check_nsg_ids, register_vnic, release_vnic, set_vnic_nsgs};
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
@@ -44,6 +44,7 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
     r.route("/20170115/loadBalancers", get(list_lbs).post(create_lb))
         .route(lb, get(get_lb).put(update_lb).delete(delete_lb))
         .route(&format!("{lb}/updateShape"), put(update_shape))
+        .route(&format!("{lb}/networkSecurityGroups"), put(update_nsgs))
         .route(&format!("{lb}/health"), get(get_lb_health))
         .route(&format!("{lb}/workRequests"), get(list_work_requests))
         .route(
@@ -223,6 +224,14 @@ struct UpdateLb {
 struct UpdateShape {
     shape_name: String,
     shape_details: Option<ShapeDetails>,
+}
+
+/// UpdateNetworkSecurityGroupsDetails: the list that replaces the load
+/// balancer's NSGs (empty, or absent, removes them all).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateNsgs {
+    network_security_group_ids: Option<Vec<String>>,
 }
 
 // ------------------------------------------------------------------ conversions
@@ -722,6 +731,46 @@ async fn delete_lb(State(s): State<Shared>, ctx: Ctx, Path(id): Path<String>) ->
         if let Some(vnic) = t.ext.get_mut::<LbState>().vnics.remove(&lb_ocid) {
             release_vnic(t, &vnic);
         }
+        Ok(())
+    });
+    Ok(Reply::accepted(&wr))
+}
+
+/// UpdateNetworkSecurityGroups: the list replaces the load balancer's NSGs
+/// when the work request completes (`lb.loadbalancer.update_nsgs`), and its
+/// VNIC moves to them. The ids are checked at once and again at completion
+/// (an NSG deleted meanwhile fails the work request rather than leave the
+/// VNIC in a group that no longer exists).
+async fn update_nsgs(
+    State(s): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<UpdateNsgs>,
+) -> ApiResult {
+    let mut t = s.lock(&ctx);
+    let lid = lb_of(&t, &id)?;
+    t.world.load_balancers.check_active(lid).map_err(lb_error)?;
+    let ids = b.network_security_group_ids.unwrap_or_default();
+    let lb = t.world.load_balancers.get(lid);
+    let vcn = t.world.network.subnet(lb.subnets[0]).vcn;
+    const FIELD: &str = "networkSecurityGroupIds";
+    check_nsg_ids(&t, FIELD, &ids, vcn)?;
+    let d = dur(&mut t, "lb.loadbalancer.update_nsgs", 10);
+    let lb_ocid = id.clone();
+    let wr = submit(&mut t, &id, "UpdateNetworkSecurityGroups", d, move |t| {
+        t.world
+            .load_balancers
+            .check_active(lid)
+            .map_err(wr_failure)?;
+        check_nsg_ids(t, FIELD, &ids, vcn).map_err(|e| WrFailure {
+            code: "BAD_INPUT".into(),
+            message: e.message,
+        })?;
+        if let Some(vnic) = t.ext.get::<LbState>().and_then(|s| s.vnics.get(&lb_ocid)) {
+            let vnic = vnic.clone();
+            set_vnic_nsgs(t, &vnic, &ids);
+        }
+        t.ext.get_mut::<LbState>().nsgs.insert(lb_ocid, ids);
         Ok(())
     });
     Ok(Reply::accepted(&wr))

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::core::check_compartment;
-use super::core_net::{NewVnic, check_nsg_ids, register_vnic, release_vnic};
+use super::core_net::{NewVnic, check_nsg_ids, nsg_names, register_vnic, release_vnic};
 use super::error::ApiError;
 use super::pipeline::Ctx;
 use super::registry::Meta;
@@ -1115,7 +1115,7 @@ async fn create_pool(
         cluster: cid,
         placements,
         pod_subnet,
-        pod_nsgs: pc.nsg_ids.clone().unwrap_or_default(),
+        pod_nsgs: nsg_names(&t, pc.nsg_ids.as_deref().unwrap_or_default()),
         pod_shape: shape,
         size: b.size as u32,
         labels,
@@ -1457,8 +1457,8 @@ async fn update_pool(
             let (model_taints, wire_taints) = taints.unzip();
             t.world
                 .set_pool_node_template(pid, model_labels, model_taints);
-            if let Some((subnet, _)) = &pod_config {
-                t.world.set_pool_pod_subnet(pid, *subnet);
+            if let Some((subnet, nsgs, _)) = &pod_config {
+                t.world.set_pool_pod_network(pid, *subnet, nsgs.clone());
             }
             if let Some(x) = state(t).pool_extra.get_mut(&pool_ocid) {
                 if let Some(l) = wire_labels {
@@ -1470,7 +1470,7 @@ async fn update_pool(
                 if let Some(ids) = b.nsg_ids {
                     x.nsg_ids = ids;
                 }
-                if let Some((_, wire)) = pod_config {
+                if let Some((_, _, wire)) = pod_config {
                     x.pod_configuration = wire;
                 }
             }
@@ -1493,12 +1493,12 @@ async fn update_pool(
 /// A pool's new pod configuration, checked: the shape cannot change in
 /// place (domain.md §3: a new pool is needed), the subnet must be a private,
 /// regional subnet of the cluster's VCN, the NSGs of that VCN. Returns the
-/// model subnet and the wire form to show.
+/// model subnet, the model names of the NSGs and the wire form to show.
 fn pod_configuration_update(
     t: &Twin,
     pid: PoolId,
     pc: PodConfiguration,
-) -> Result<(SubnetId, Value), ApiError> {
+) -> Result<(SubnetId, Vec<String>, Value), ApiError> {
     let pool = &t.world.oke.pools[pid.0 as usize];
     let shape = pod_shape(&pc.shape)
         .map_err(|e| ApiError::invalid("podConfiguration.shape", e.to_string()))?;
@@ -1521,8 +1521,58 @@ fn pod_configuration_update(
     check_nsg_ids(t, "podConfiguration.nsgIds", &nsgs, vcn)?;
     Ok((
         subnet,
+        nsg_names(t, &nsgs),
         json!({"subnetId": pc.subnet_id, "nsgIds": nsgs, "shape": pc.shape}),
     ))
+}
+
+/// What OKE keeps in NSG `nsg` that has no VNIC of its own in the twin, in
+/// words, or `None`:
+/// - the Kubernetes API endpoint of a cluster not DELETED or FAILED
+///   (`endpointConfig.nsgIds`; OKE puts the endpoint on a VNIC in that
+///   subnet, which the twin does not register);
+/// - a pod holding an address on a virtual node of a pool whose
+///   `podConfiguration.nsgIds` name it (OKE: those NSGs are "applied to the
+///   Pod VNIC"; the twin gives pods no VNIC).
+///
+/// A pool's own `nsgIds` are not here: its virtual nodes' VNICs are
+/// registered, so they count as VNICs. A pool with no pods keeps nothing in
+/// its pod NSGs (OCI's rule is about VNICs, not about configurations that
+/// name the NSG).
+pub fn nsg_user(t: &Twin, nsg: &str) -> Option<String> {
+    let name = t.world.network.nsg_by_ocid(nsg)?.name.as_str();
+    let endpoint = t.ext.get::<OkeState>().and_then(|st| {
+        st.cluster_extra.iter().find(|(id, x)| {
+            let live = t
+                .registry
+                .get(id.as_str())
+                .is_some_and(|m| !matches!(m.lifecycle_state.as_str(), "DELETED" | "FAILED"));
+            live && x.endpoint_subnet.is_some() && x.endpoint_nsgs.iter().any(|n| n == nsg)
+        })
+    });
+    if let Some((id, _)) = endpoint {
+        return Some(format!(
+            "the Kubernetes API endpoint of cluster {id} is in it (endpointConfig.nsgIds); give the endpoint other NSGs, or delete the cluster, first"
+        ));
+    }
+    let w = &t.world;
+    w.oke
+        .live_pools()
+        .filter(|(_, p)| p.pod_nsgs.iter().any(|n| n == name))
+        .find_map(|(pid, p)| {
+            w.kube
+                .nodes
+                .iter()
+                .filter(|n| !n.removed && n.virtual_node.pool == pid)
+                .flat_map(|n| n.pods.iter().map(|id| w.kube.pod(*id)))
+                .find(|pod| pod.ip.is_some())
+                .map(|pod| {
+                    format!(
+                        "the VNIC of pod {} of virtual node pool {} is in it (podConfiguration.nsgIds); give the pool's pods other NSGs, or remove its pods, first",
+                        pod.name, p.id
+                    )
+                })
+        })
 }
 
 async fn delete_pool(

@@ -691,15 +691,22 @@ impl LoadBalancing {
         }
     }
 
-    fn active_mut(&mut self, id: LbId) -> Result<&mut LoadBalancer, LbError> {
-        let lb = &mut self.lbs[id.0 as usize];
+    /// `NotActive` unless the load balancer is ACTIVE (what every change
+    /// after creation needs).
+    pub fn check_active(&self, id: LbId) -> Result<(), LbError> {
+        let lb = &self.lbs[id.0 as usize];
         if lb.lifecycle != LbLifecycle::Active {
             return Err(LbError::NotActive {
                 id: lb.id.clone(),
                 state: lb.lifecycle.as_str(),
             });
         }
-        Ok(lb)
+        Ok(())
+    }
+
+    fn active_mut(&mut self, id: LbId) -> Result<&mut LoadBalancer, LbError> {
+        self.check_active(id)?;
+        Ok(&mut self.lbs[id.0 as usize])
     }
 
     /// Changes the shape (`updateShape`), checking the bandwidth limit.

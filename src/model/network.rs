@@ -928,9 +928,18 @@ impl Network {
         Ok(())
     }
 
-    /// Deletes a network security group.
-    pub fn delete_nsg(&mut self, ocid: &str) -> Result<(), NetworkError> {
+    /// Deletes a network security group that nothing is in. What is in it
+    /// (VNICs, which the network model does not keep) is the caller's to
+    /// find and pass, in words, as `used_by`; any makes it `InUse`.
+    pub fn delete_nsg(&mut self, ocid: &str, used_by: Option<String>) -> Result<(), NetworkError> {
         let i = self.find(&self.nsgs, ocid, "network security group", |r| &r.id)?;
+        if let Some(by) = used_by {
+            return Err(NetworkError::InUse {
+                kind: "network security group",
+                name: self.nsgs[i].name.clone(),
+                by,
+            });
+        }
         self.nsgs.remove(i);
         Ok(())
     }

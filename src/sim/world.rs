@@ -581,11 +581,22 @@ impl World {
         self.version += 1;
     }
 
-    /// Gives the virtual nodes a pool creates from now on a new pod subnet
-    /// (checked by the caller with `Oke::check_pod_subnet`); nodes that
-    /// exist keep theirs, as they keep their labels and taints.
-    pub fn set_pool_pod_subnet(&mut self, pool: PoolId, subnet: SubnetId) {
-        self.oke.pools[pool.0 as usize].pod_subnet = subnet;
+    /// A pool's new pod configuration (UpdateVirtualNodePool's
+    /// `podConfiguration`, checked by the caller with `Oke::check_pod_subnet`
+    /// and against the NSG limit). The subnet goes to the virtual nodes the
+    /// pool creates from now on; nodes that exist keep theirs, as they keep
+    /// their labels and taints. `nsgs` (model NSG names) become the pool's pod
+    /// NSGs, which the model keeps per pool: pods made from now on are in
+    /// them, and so is every pod of the pool judged afterwards (OKE does not
+    /// say what happens to running pods' VNICs; an assumption in the README).
+    pub fn set_pool_pod_network(&mut self, pool: PoolId, subnet: SubnetId, nsgs: Vec<String>) {
+        let p = &mut self.oke.pools[pool.0 as usize];
+        assert!(
+            nsgs.len() <= self.oke.limits.nsgs_per_configuration,
+            "the caller checks the NSG limit"
+        );
+        p.pod_subnet = subnet;
+        p.pod_nsgs = nsgs;
         self.version += 1;
     }
 

@@ -1,5 +1,6 @@
 """The operations issue 3 added, through the real SDK and CLI: DHCP options
-create/update/delete with their rules, the VNICs of an NSG, KMS Encrypt /
+create/update/delete with their rules, the VNICs of an NSG (and its delete
+refused while they are in it), load balancer NSG updates, KMS Encrypt /
 Decrypt / GenerateDataEncryptionKey on the vault's crypto endpoint, OKE
 work-request cancellation, and MySQL custom configurations with a DB system
 using one. Every call's result is checked; errors are the ServiceError OCI
@@ -123,6 +124,53 @@ def test_nsg_vnics_of_a_load_balancer(network, client, own):
     ops.delete_load_balancer_and_wait_for_state(lb.id, wait_for_states=["SUCCEEDED"],
                                                 waiter_kwargs=WAIT)
     assert network.list_network_security_group_vnics(nsg.id).data == []
+
+
+def test_lb_update_network_security_groups_and_an_nsg_in_use(network, client, own):
+    comp, vcn, subnets = own
+    lbc = client(oci.load_balancer.LoadBalancerClient)
+    lm = oci.load_balancer.models
+    ops = oci.load_balancer.LoadBalancerClientCompositeOperations(lbc)
+    a, b = (network.create_network_security_group(cm.CreateNetworkSecurityGroupDetails(
+        compartment_id=comp.id, vcn_id=vcn.id, display_name=name)).data for name in ("a", "b"))
+    lb_id = ops.create_load_balancer_and_wait_for_state(
+        lm.CreateLoadBalancerDetails(
+            compartment_id=comp.id, display_name="nsg-lb", shape_name="flexible",
+            shape_details=lm.ShapeDetails(minimum_bandwidth_in_mbps=10,
+                                          maximum_bandwidth_in_mbps=10),
+            subnet_ids=[subnets["lb"].id], network_security_group_ids=[a.id]),
+        wait_for_states=["SUCCEEDED"], waiter_kwargs=WAIT).data.id
+    [v] = network.list_network_security_group_vnics(a.id).data
+    # The LB's VNIC is in `a`: deleting it is 409 Conflict naming both.
+    err = raises("Conflict", 409, network.delete_network_security_group, a.id)
+    assert a.id in err.message and v.vnic_id in err.message and lb_id in err.message
+    # Moved to `b` by the LB's own work request (the SDK waiter on it).
+    w = ops.update_network_security_groups_and_wait_for_state(
+        lm.UpdateNetworkSecurityGroupsDetails(network_security_group_ids=[b.id]), lb_id,
+        wait_for_states=["SUCCEEDED"], waiter_kwargs=WAIT).data
+    assert w.type == "UpdateNetworkSecurityGroups" and w.load_balancer_id == lb_id
+    assert lbc.get_load_balancer(lb_id).data.network_security_group_ids == [b.id]
+    assert network.get_vnic(v.vnic_id).data.nsg_ids == [b.id]
+    assert network.list_network_security_group_vnics(a.id).data == []
+    assert network.delete_network_security_group(a.id).status == 204
+    # A bad id is 400 naming the element; an empty list removes every NSG,
+    # waited on through the work request id the reply carries.
+    err = raises("InvalidParameter", 400, lbc.update_network_security_groups,
+                 lm.UpdateNetworkSecurityGroupsDetails(
+                     network_security_group_ids=["ocid1.networksecuritygroup.oc1.iad.none"]),
+                 lb_id)
+    assert err.message.startswith("networkSecurityGroupIds[0]")
+    r = lbc.update_network_security_groups(
+        lm.UpdateNetworkSecurityGroupsDetails(network_security_group_ids=[]), lb_id)
+    wr_id = r.headers["opc-work-request-id"]
+    done = oci.wait_until(lbc, lbc.get_work_request(wr_id), "lifecycle_state", "SUCCEEDED",
+                          **WAIT).data
+    assert done.id == wr_id
+    assert lbc.get_load_balancer(lb_id).data.network_security_group_ids == []
+    assert network.get_vnic(v.vnic_id).data.nsg_ids == []
+    network.delete_network_security_group(b.id)
+    ops.delete_load_balancer_and_wait_for_state(lb_id, wait_for_states=["SUCCEEDED"],
+                                                waiter_kwargs=WAIT)
 
 
 # ---------------------------------------------------------------- KMS crypto
@@ -312,6 +360,9 @@ def test_cluster_endpoint_config_update_with_sdk_waiter(network, client, own):
     assert after.endpoint_config.nsg_ids == [nsg.id]
     assert after.endpoint_config.is_public_ip_enabled is True
     assert after.endpoints.public_endpoint.endswith(":6443")
+    # The endpoint is in the NSG now: it cannot be deleted.
+    err = raises("Conflict", 409, network.delete_network_security_group, nsg.id)
+    assert cluster_id in err.message and nsg.id in err.message
     # A load balancer naming an NSG of another VCN is refused before anything is made.
     other = network.create_vcn(cm.CreateVcnDetails(
         compartment_id=comp.id, cidr_block="10.21.0.0/16", display_name="other")).data
